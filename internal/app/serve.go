@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gongjiang/gongjiang/internal/auth"
+	"github.com/gongjiang/gongjiang/internal/demo"
+	"github.com/gongjiang/gongjiang/internal/school"
+	"github.com/gongjiang/gongjiang/internal/store"
+	"github.com/gongjiang/gongjiang/internal/web"
+)
+
+// ShutdownGrace is how long serve waits for requests in flight after a
+// termination signal.
+const ShutdownGrace = 30 * time.Second
+
+func runServe(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var dbf dbFlags
+	dbf.register(fs, env)
+	addrDefault := env.Getenv("GONGJIANG_ADDR")
+	if addrDefault == "" {
+		addrDefault = "127.0.0.1:8080"
+	}
+	addr := fs.String("addr", addrDefault, "监听地址（环境变量 GONGJIANG_ADDR）")
+	withDemo := fs.Bool("demo", false, "数据库中没有学校时，载入全省演示数据")
+	migrate := fs.Bool("migrate", false, "启动前升级数据库结构")
+	logFormat := fs.String("log-format", "text", "日志格式：text 或 json")
+	if err := parseFlags(fs, args, env); err != nil {
+		return err
+	}
+	logger := newLogger(env, *logFormat)
+	db, _, err := dbf.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := ensureSchema(ctx, db, *migrate, env); err != nil {
+		return err
+	}
+	if *withDemo {
+		if err := loadDemoIfEmpty(ctx, db, env); err != nil {
+			return err
+		}
+	}
+	authSvc := auth.NewService(db)
+	srv, err := web.New(db, authSvc, school.NewService(db), logger, Version)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("无法监听 %s：%w", *addr, err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(env.Stdout, "工匠已启动：http://%s （数据库：%s）\n", ln.Addr(), db.Engine)
+	if *withDemo {
+		fmt.Fprintf(env.Stdout, "演示账号（密码均为 %s）：省级 %s；审计员 %s；济南市 %s；学校账号形如 school-<学校代码>，如 %s\n",
+			demo.Password, demo.ProvinceUser, demo.AuditorUser, demo.CityUser("370100"), demo.SchoolUser("3701001"))
+	}
+	if env.OnListen != nil {
+		env.OnListen(ln.Addr().String())
+	}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace_seconds", ShutdownGrace.Seconds())
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("关闭服务时仍有请求未完成：%w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(env Env, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(env.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(env.Stderr, opts))
+}
+
+// ensureSchema migrates a brand-new database, and refuses to serve an
+// existing one whose schema is not this binary's unless told to migrate.
+func ensureSchema(ctx context.Context, db *store.DB, migrate bool, env Env) error {
+	current, target, err := db.SchemaVersions(ctx)
+	if err != nil {
+		return err
+	}
+	if current == 0 || (migrate && current < target) {
+		n, err := db.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			fmt.Fprintf(env.Stdout, "已升级数据库结构：应用 %d 个迁移\n", n)
+		}
+		return nil
+	}
+	return db.CheckSchema(ctx)
+}
+
+func loadDemoIfEmpty(ctx context.Context, db *store.DB, env Env) error {
+	n, err := db.CountSchoolsAll(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "数据库为空，正在载入全省演示数据……")
+	sum, err := demo.Generate(ctx, db, demo.Province, 1)
+	if err != nil {
+		return err
+	}
+	printDemoSummary(env, sum)
+	return nil
+}
+
+func printDemoSummary(env Env, sum demo.Summary) {
+	fmt.Fprintf(env.Stdout, "演示数据：%d 所学校（技师学院 %d，高级技工学校 %d，技工学校 %d），%d 个账号，用时 %.1f 秒\n",
+		sum.Schools, sum.ByType["技师学院"], sum.ByType["高级技工学校"], sum.ByType["技工学校"], sum.Users, sum.Elapsed.Seconds())
+}

@@ -1,0 +1,244 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gongjiang/gongjiang/internal/apperr"
+	"github.com/gongjiang/gongjiang/internal/auth"
+)
+
+// contentSecurityPolicy allows no inline script or style and nothing from
+// other origins; htmx is configured (meta htmx-config) not to need either.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+// Cookie names.
+const (
+	sessionCookie = "gj_session"
+	loginCSRF     = "gj_login_csrf"
+)
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// observe gives every request an id, recovers panics, logs and counts it.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					s.writeError(rec, r, apperr.Internalf("panic: %v", v))
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			s.metrics.observe(route, r.Method, status, time.Since(start))
+			s.Logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", route,
+				"status", status, "duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", clientAddress(r))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// secure sets the headers every response carries.
+func (s *Server) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientAddress is the peer address without port. Behind a reverse proxy
+// the proxy's address is what throttling sees unless the proxy is trusted
+// to set X-Forwarded-For, which this deliberately does not assume.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// reqCtx is what an authenticated handler knows about its caller.
+type reqCtx struct {
+	P       auth.Principal
+	Session *auth.Session // nil for bearer tokens
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, c *reqCtx) error
+
+// page wraps a page handler: it needs a session (or redirects to the login
+// page), checks the CSRF token of every unsafe request, and renders errors
+// as pages.
+func (s *Server) page(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.sessionCaller(r)
+		if err != nil {
+			if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
+				http.Redirect(w, r, "/login?next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		if !safeMethod(r.Method) {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBody)
+			if err := checkCSRF(r, c.Session.CSRFToken); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if err := h(w, r, c); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// api wraps a JSON API handler: a Bearer token or a session (then unsafe
+// methods need the X-CSRF-Token header).
+func (s *Server) api(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c *reqCtx
+		var err error
+		if authz := r.Header.Get("Authorization"); authz != "" {
+			token, ok := strings.CutPrefix(authz, "Bearer ")
+			if !ok {
+				s.writeError(w, r, apperr.E(apperr.Unauthorized, "", "auth.token.invalid"))
+				return
+			}
+			u, err := s.Auth.Bearer(r.Context(), strings.TrimSpace(token))
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			c = &reqCtx{P: u.Principal()}
+		} else {
+			if c, err = s.sessionCaller(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if !safeMethod(r.Method) {
+				if err := checkCSRF(r, c.Session.CSRFToken); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+			}
+		}
+		if err := h(w, r, c); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) sessionCaller(r *http.Request) (*reqCtx, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, apperr.E(apperr.Unauthorized, "", "auth.login.required")
+	}
+	sess, u, err := s.Auth.Session(r.Context(), ck.Value)
+	if err != nil {
+		return nil, err
+	}
+	return &reqCtx{P: u.Principal(), Session: sess}, nil
+}
+
+// requireAuditReader lets only roles that may read the audit log through.
+func (s *Server) requireAuditReader(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+		if !c.P.CanReadAudit() {
+			return apperr.E(apperr.Forbidden, "", "audit.forbidden")
+		}
+		return h(w, r, c)
+	}
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// checkCSRF compares the token sent in the form or header with want.
+func checkCSRF(r *http.Request, want string) error {
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		got = r.PostFormValue("csrf_token")
+	}
+	if got == "" || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return apperr.E(apperr.CSRF, "", "csrf.failed")
+	}
+	return nil
+}
+
+// safeNext keeps a post-login redirect on this site: a local path only.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) logInternal(r *http.Request, err error) {
+	id, _ := r.Context().Value(requestIDKey).(string)
+	s.Logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("request_id", id), slog.String("error", err.Error()))
+}

@@ -1,0 +1,58 @@
+// Package web is gongjiang's HTTP surface: the HTML pages (html/template +
+// htmx), the JSON API under /api/v1, health and metrics. Both surfaces call
+// the same domain services; access rules are wrapped at the route.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gongjiang/gongjiang/internal/auth"
+	"github.com/gongjiang/gongjiang/internal/school"
+	"github.com/gongjiang/gongjiang/internal/store"
+)
+
+// Limits on what a request may carry.
+const (
+	MaxJSONBody = 1 << 20  // 1 MiB
+	MaxFormBody = 64 << 10 // 64 KiB
+)
+
+// Server holds the services the handlers call.
+type Server struct {
+	DB      *store.DB
+	Auth    *auth.Service
+	Schools *school.Service
+	Logger  *slog.Logger
+	Version string
+	Now     func() time.Time
+
+	pages   *pages
+	assets  *assets
+	metrics *metrics
+	handler http.Handler
+}
+
+// New wires a server; it parses templates and hashes assets once.
+func New(db *store.DB, authSvc *auth.Service, schools *school.Service, logger *slog.Logger, version string) (*Server, error) {
+	s := &Server{DB: db, Auth: authSvc, Schools: schools, Logger: logger, Version: version, Now: time.Now}
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if s.pages, err = parsePages(s.assets); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(db)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Registry exposes the metrics registry (for tests).
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
