@@ -75,11 +75,11 @@ func Open(ctx context.Context, dsn string, signer *audit.Signer) (*DB, error) {
 				return nil, fmt.Errorf("store: %w", err)
 			}
 		}
-		if db.write, err = sql.Open("sqlite", sqliteDSN(dsn, true)); err != nil {
+		if db.write, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteWriter)); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
 		db.write.SetMaxOpenConns(1)
-		if db.read, err = sql.Open("sqlite", sqliteDSN(dsn, false)); err != nil {
+		if db.read, err = sql.Open("sqlite", sqliteDSN(dsn, sqliteReader)); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
 		db.read.SetMaxOpenConns(8)
@@ -91,18 +91,28 @@ func Open(ctx context.Context, dsn string, signer *audit.Signer) (*DB, error) {
 	return db, nil
 }
 
+type sqliteRole int
+
+const (
+	sqliteWriter sqliteRole = iota
+	sqliteReader
+	sqliteBackup
+)
+
 // sqliteDSN sets the pragmas on every connection: busy timeout first (so the
 // others wait instead of failing), WAL, synchronous NORMAL, foreign keys.
-// Write transactions begin IMMEDIATE to take the write lock up front.
-func sqliteDSN(path string, writer bool) string {
+// Write transactions begin IMMEDIATE to take the write lock up front;
+// the read pool is query_only.
+func sqliteDSN(path string, role sqliteRole) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	if writer {
+	switch role {
+	case sqliteWriter:
 		q.Set("_txlock", "immediate")
-	} else {
+	case sqliteReader:
 		q.Add("_pragma", "query_only(1)")
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -209,7 +219,14 @@ func (db *DB) Backup(ctx context.Context, out string) error {
 	if _, err := os.Stat(out); err == nil {
 		return fmt.Errorf("备份文件 %s 已存在，不会覆盖", out)
 	}
-	if _, err := db.read.ExecContext(ctx, "VACUUM INTO $1", out); err != nil {
+	// VACUUM INTO reads one consistent snapshot (WAL lets writers go on);
+	// it needs a connection that is not query_only, so it gets its own.
+	conn, err := sql.Open("sqlite", sqliteDSN(db.DSN, sqliteBackup))
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO $1", out); err != nil {
 		return fmt.Errorf("store: backup: %w", err)
 	}
 	return nil
