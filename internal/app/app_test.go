@@ -252,4 +252,3 @@ func TestServeDemoAndOperations(t *testing.T) {
 		}
 	}
 }
-
