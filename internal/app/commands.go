@@ -12,6 +12,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/apperr"
 	"github.com/gongjiang/gongjiang/internal/auth"
 	"github.com/gongjiang/gongjiang/internal/demo"
+	"github.com/gongjiang/gongjiang/internal/pii"
 )
 
 func runMigrate(ctx context.Context, args []string, env Env) error {
@@ -51,7 +52,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("%w：%v", ErrUsage, err)
 	}
-	db, _, err := dbf.open(ctx, env)
+	db, kr, err := dbf.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	} else if n > 0 {
 		return fmt.Errorf("数据库中已有 %d 所学校；演示数据只能载入空数据库", n)
 	}
-	sum, err := demo.Generate(ctx, db, scale, *seed)
+	sum, err := demo.Generate(ctx, db, pii.NewAESGCM(kr), scale, *seed)
 	if err != nil {
 		return err
 	}

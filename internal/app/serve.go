@@ -12,6 +12,7 @@ import (
 
 	"github.com/gongjiang/gongjiang/internal/auth"
 	"github.com/gongjiang/gongjiang/internal/demo"
+	"github.com/gongjiang/gongjiang/internal/pii"
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/web"
@@ -37,7 +38,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	logger := newLogger(env, *logFormat)
-	db, _, err := dbf.open(ctx, env)
+	db, kr, err := dbf.open(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -45,8 +46,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := ensureSchema(ctx, db, *migrate, env); err != nil {
 		return err
 	}
+	protect := pii.NewAESGCM(kr)
 	if *withDemo {
-		if err := loadDemoIfEmpty(ctx, db, env); err != nil {
+		if err := loadDemoIfEmpty(ctx, db, protect, env); err != nil {
 			return err
 		}
 	}
@@ -123,13 +125,13 @@ func ensureSchema(ctx context.Context, db *store.DB, migrate bool, env Env) erro
 	return db.CheckSchema(ctx)
 }
 
-func loadDemoIfEmpty(ctx context.Context, db *store.DB, env Env) error {
+func loadDemoIfEmpty(ctx context.Context, db *store.DB, protect pii.Protector, env Env) error {
 	n, err := db.CountSchoolsAll(ctx)
 	if err != nil || n > 0 {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, "数据库为空，正在载入全省演示数据……")
-	sum, err := demo.Generate(ctx, db, demo.Province, 1)
+	sum, err := demo.Generate(ctx, db, protect, demo.Province, 1)
 	if err != nil {
 		return err
 	}
@@ -138,6 +140,7 @@ func loadDemoIfEmpty(ctx context.Context, db *store.DB, env Env) error {
 }
 
 func printDemoSummary(env Env, sum demo.Summary) {
-	fmt.Fprintf(env.Stdout, "演示数据：%d 所学校（技师学院 %d，高级技工学校 %d，技工学校 %d），%d 个账号，用时 %.1f 秒\n",
-		sum.Schools, sum.ByType["技师学院"], sum.ByType["高级技工学校"], sum.ByType["技工学校"], sum.Users, sum.Elapsed.Seconds())
+	fmt.Fprintf(env.Stdout, "演示数据：%d 所学校（技师学院 %d，高级技工学校 %d，技工学校 %d），%d 个账号，学籍 %d 条（在籍 %d），用时 %.1f 秒\n",
+		sum.Schools, sum.ByType["技师学院"], sum.ByType["高级技工学校"], sum.ByType["技工学校"], sum.Users,
+		sum.Students.Records, sum.Students.Active, sum.Elapsed.Seconds())
 }

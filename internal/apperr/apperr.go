@@ -29,6 +29,12 @@ const (
 	UnknownDivision Code = "unknown_division"
 	// Duplicate is a conflict with a record that already exists.
 	Duplicate Code = "duplicate"
+	// DuplicateRegistration: the person already holds an active 学籍.
+	DuplicateRegistration Code = "duplicate_registration"
+	// InvalidIDNumber: an identity number fails GB 11643 or its format.
+	InvalidIDNumber Code = "invalid_id_number"
+	// InvalidTransition: a request is not in a state that allows the action.
+	InvalidTransition Code = "invalid_transition"
 )
 
 // Error is an application error with a user-facing message.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gongjiang/gongjiang/internal/audit"
 	"github.com/gongjiang/gongjiang/internal/auth"
+	"github.com/gongjiang/gongjiang/internal/pii"
 	"github.com/gongjiang/gongjiang/internal/refdata"
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
@@ -68,11 +69,17 @@ var (
 type Summary struct {
 	Schools, Users int
 	ByType         map[string]int
+	Students       StudentSummary
 	Elapsed        time.Duration
 }
 
-// Generate fills db (which must hold no schools) with demo data.
-func Generate(ctx context.Context, db *store.DB, scale Scale, seed uint64) (Summary, error) {
+// intakeFactor scales Shandong's intake to a scale: the nation had about
+// 9.9 times Shandong's students in 2020; the small set is for tests.
+var intakeFactor = map[Scale]float64{Small: 0.006, Province: 1, National: 9.9}
+
+// Generate fills db (which must hold no schools) with demo data. Identity
+// numbers are sealed with protect, as registration would.
+func Generate(ctx context.Context, db *store.DB, protect pii.Protector, scale Scale, seed uint64) (Summary, error) {
 	start := time.Now()
 	g := &generator{rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), names: map[string]bool{}, now: time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)}
 	switch scale {
@@ -106,6 +113,15 @@ func Generate(ctx context.Context, db *store.DB, scale Scale, seed uint64) (Summ
 	}
 	err := db.LoadSchoolsAndUsers(ctx, g.schools, users, audit.Entry{Actor: "system", Action: "demo.load", Entity: "demo", EntityID: string(scale),
 		Data: map[string]any{"scale": scale, "seed": seed, "schools": len(g.schools), "users": len(users)}})
+	if err != nil {
+		return sum, err
+	}
+	sum.Students, err = generateStudents(ctx, db, protect, g.rng, g.schools, intakeFactor[scale])
+	if err != nil {
+		return sum, err
+	}
+	err = db.RecordAudit(ctx, audit.Entry{Actor: "system", Action: "demo.students", Entity: "demo", EntityID: string(scale),
+		Data: map[string]any{"records": sum.Students.Records, "active": sum.Students.Active, "planted": sum.Students.Planted}})
 	sum.Elapsed = time.Since(start)
 	return sum, err
 }

@@ -35,6 +35,7 @@ const (
 const (
 	MaxNameLength    = 60
 	MaxAddressLength = 200
+	MaxCapacity      = 100000
 )
 
 var codePattern = regexp.MustCompile(`^[0-9A-Z]{4,20}$`)
@@ -55,6 +56,7 @@ type School struct {
 	ProvincialQuality bool      `json:"provincial_quality"`
 	Status            string    `json:"status"`
 	Address           string    `json:"address"`
+	Capacity          int       `json:"capacity"` // 核定办学规模 (students); 0 when not set
 	CreatedAt         time.Time `json:"created_at"`
 	UpdatedAt         time.Time `json:"updated_at"`
 	Version           int64     `json:"version"`
@@ -72,6 +74,7 @@ type Input struct {
 	ProvincialQuality *bool   `json:"provincial_quality"`
 	Status            *string `json:"status"`
 	Address           *string `json:"address"`
+	Capacity          *int    `json:"capacity"`
 	Version           *int64  `json:"version"` // optimistic lock on update
 }
 
@@ -133,6 +136,9 @@ func (in Input) apply(s *School) error {
 	if in.ProvincialQuality != nil {
 		s.ProvincialQuality = *in.ProvincialQuality
 	}
+	if in.Capacity != nil {
+		s.Capacity = *in.Capacity
+	}
 	if s.Status == "" {
 		s.Status = StatusOperating
 	}
@@ -164,6 +170,8 @@ func Validate(s *School) error {
 		return apperr.E(apperr.Invalid, "address", "field.too_long", MaxAddressLength)
 	case strings.ContainsRune(s.Address, 0):
 		return apperr.E(apperr.Invalid, "address", "field.bad_characters", "地址")
+	case s.Capacity < 0 || s.Capacity > MaxCapacity:
+		return apperr.E(apperr.Invalid, "capacity", "field.range", "核定办学规模", 0, MaxCapacity)
 	}
 	div, ok := refdata.CurrentDivision(s.DivisionCode)
 	if !ok || div.Level == refdata.LevelProvince {

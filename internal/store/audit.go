@@ -9,13 +9,20 @@ import (
 	"github.com/gongjiang/gongjiang/internal/audit"
 )
 
+const (
+	qAuditLock   = `UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash`
+	qAuditInsert = `INSERT INTO audit_events (seq, at, actor, action, entity, entity_id, data, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	qAuditHead = `UPDATE audit_head SET seq = $1, hash = $2, at = $3, key_id = $4, signature = $5 WHERE id = 1`
+)
+
 // appendAudit appends entries to the chain inside tx and re-signs the head.
 // The UPDATE on the head row takes its lock first, so concurrent appenders
 // on PostgreSQL queue behind each other (SQLite has one writer anyway).
 func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, entries ...audit.Entry) error {
 	var seq int64
 	var hash string
-	err := tx.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash`).Scan(&seq, &hash)
+	err := db.txQueryRow(ctx, tx, qAuditLock).Scan(&seq, &hash)
 	if err != nil {
 		return apperr.Internalf("store: audit head: %w", err)
 	}
@@ -25,8 +32,7 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, entries ...audit.Entr
 		if err != nil {
 			return apperr.Internalf("%w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, at, actor, action, entity, entity_id, data, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		if _, err := db.txExec(ctx, tx, qAuditInsert,
 			ev.Seq, micros(ev.At), ev.Actor, ev.Action, ev.Entity, ev.EntityID, string(ev.Data), ev.PrevHash, ev.Hash); err != nil {
 			return apperr.Internalf("store: audit append: %w", err)
 		}
@@ -40,7 +46,7 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, entries ...audit.Entr
 		seq, hash = ev.Seq, ev.Hash
 	}
 	head := db.signer.Sign(seq, hash, now)
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2, at = $3, key_id = $4, signature = $5 WHERE id = 1`,
+	if _, err := db.txExec(ctx, tx, qAuditHead,
 		head.Seq, head.Hash, micros(head.At), head.KeyID, head.Signature); err != nil {
 		return apperr.Internalf("store: audit head: %w", err)
 	}

@@ -17,34 +17,68 @@ import (
 const bulkRows = 500
 
 // insertRows inserts rows (each len(cols) values) into table in batches.
-func insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+// SQLite gets anonymous ? placeholders: it treats $N as a named parameter
+// and resolves names by a linear search, quadratic in a statement of
+// thousands of values.
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	var full *sql.Stmt // full batches share one prepared statement
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, bulkRows*len(cols))
 	for start := 0; start < len(rows); start += bulkRows {
 		batch := rows[start:min(start+bulkRows, len(rows))]
-		var sb strings.Builder
-		fmt.Fprintf(&sb, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
-		args := make([]any, 0, len(batch)*len(cols))
-		for i, row := range batch {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteByte('(')
-			for j, v := range row {
-				if j > 0 {
-					sb.WriteString(", ")
-				}
-				args = append(args, v)
-				fmt.Fprintf(&sb, "$%d", len(args))
-			}
-			sb.WriteByte(')')
+		args = args[:0]
+		for _, row := range batch {
+			args = append(args, row...)
 		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			if isUniqueViolation(err) {
-				return apperr.E(apperr.Duplicate, "", "bulk.duplicate", table)
+		var err error
+		if len(batch) == bulkRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, db.insertSQL(table, cols, bulkRows)); err != nil {
+					return apperr.Internalf("store: bulk insert into %s: %w", table, err)
+				}
 			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, db.insertSQL(table, cols, len(batch)), args...)
+		}
+		if isUniqueViolation(err) {
+			return apperr.E(apperr.Duplicate, "", "bulk.duplicate", table)
+		}
+		if err != nil {
 			return apperr.Internalf("store: bulk insert into %s: %w", table, err)
 		}
 	}
 	return nil
+}
+
+// insertSQL is a multi-row INSERT of n rows.
+func (db *DB) insertSQL(table string, cols []string, n int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
+	p := 0
+	for i := range n {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('(')
+		for j := range cols {
+			if j > 0 {
+				sb.WriteString(", ")
+			}
+			p++
+			if db.Engine == SQLite {
+				sb.WriteByte('?')
+			} else {
+				fmt.Fprintf(&sb, "$%d", p)
+			}
+		}
+		sb.WriteByte(')')
+	}
+	return sb.String()
 }
 
 // LoadSchoolsAndUsers inserts many schools and accounts in one transaction
@@ -53,18 +87,18 @@ func (db *DB) LoadSchoolsAndUsers(ctx context.Context, schools []*school.School,
 	schoolRows := make([][]any, len(schools))
 	for i, s := range schools {
 		schoolRows[i] = []any{s.Code, s.Name, s.Type, s.Ownership, s.DivisionCode, s.CityCode, s.ProvinceCode,
-			s.NationalKey, s.ProvincialQuality, s.Status, s.Address, micros(s.CreatedAt), micros(s.UpdatedAt), s.Version}
+			s.NationalKey, s.ProvincialQuality, s.Status, s.Address, s.Capacity, micros(s.CreatedAt), micros(s.UpdatedAt), s.Version}
 	}
 	userRows := make([][]any, len(users))
 	for i, u := range users {
 		userRows[i] = []any{u.Name, u.DisplayName, string(u.Role), u.Scope, u.PasswordHash, u.Disabled, micros(u.CreatedAt)}
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertRows(ctx, tx, "schools", []string{"code", "name", "type", "ownership", "division_code", "city_code",
-			"province_code", "national_key", "provincial_quality", "status", "address", "created_at", "updated_at", "version"}, schoolRows); err != nil {
+		if err := db.insertRows(ctx, tx, "schools", []string{"code", "name", "type", "ownership", "division_code", "city_code",
+			"province_code", "national_key", "provincial_quality", "status", "address", "capacity", "created_at", "updated_at", "version"}, schoolRows); err != nil {
 			return err
 		}
-		if err := insertRows(ctx, tx, "users", []string{"name", "display_name", "role", "scope", "password_hash", "disabled", "created_at"}, userRows); err != nil {
+		if err := db.insertRows(ctx, tx, "users", []string{"name", "display_name", "role", "scope", "password_hash", "disabled", "created_at"}, userRows); err != nil {
 			return err
 		}
 		return db.appendAudit(ctx, tx, e)
@@ -79,4 +113,22 @@ func (db *DB) CountSchoolsAll(ctx context.Context) (int, error) {
 		return 0, apperr.Internalf("store: count schools: %w", err)
 	}
 	return n, nil
+}
+
+// SetSchoolCapacities sets the approved size of many schools at once (the
+// demo generator's path; changes through the service are audited singly).
+func (db *DB) SetSchoolCapacities(ctx context.Context, capacity map[string]int) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE schools SET capacity = $1 WHERE code = $2`)
+		if err != nil {
+			return apperr.Internalf("store: set capacities: %w", err)
+		}
+		defer stmt.Close()
+		for code, n := range capacity {
+			if _, err := stmt.ExecContext(ctx, n, code); err != nil {
+				return apperr.Internalf("store: set capacity: %w", err)
+			}
+		}
+		return nil
+	})
 }

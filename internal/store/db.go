@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -46,6 +47,9 @@ type DB struct {
 	read   *sql.DB
 	signer *audit.Signer
 	now    func() time.Time
+
+	writeStmts, readStmts stmtCache
+	warmed                atomic.Bool
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -84,6 +88,7 @@ func Open(ctx context.Context, dsn string, signer *audit.Signer) (*DB, error) {
 		}
 		db.read.SetMaxOpenConns(8)
 	}
+	db.writeStmts.pool, db.readStmts.pool = db.write, db.read
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -120,6 +125,8 @@ func sqliteDSN(path string, role sqliteRole) string {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.writeStmts.close()
+	db.readStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -197,6 +204,7 @@ func (db *DB) CheckSchema(ctx context.Context) error {
 
 // inTx runs fn in a write transaction, committing if it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	db.warmWrites(ctx)
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return apperr.Internalf("store: begin: %w", err)

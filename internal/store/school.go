@@ -13,13 +13,13 @@ import (
 )
 
 const schoolColumns = `id, code, name, type, ownership, division_code, city_code, province_code,
-	national_key, provincial_quality, status, address, created_at, updated_at, version`
+	national_key, provincial_quality, status, address, capacity, created_at, updated_at, version`
 
 func scanSchool(row interface{ Scan(...any) error }) (*school.School, error) {
 	var s school.School
 	var created, updated int64
 	err := row.Scan(&s.ID, &s.Code, &s.Name, &s.Type, &s.Ownership, &s.DivisionCode, &s.CityCode, &s.ProvinceCode,
-		&s.NationalKey, &s.ProvincialQuality, &s.Status, &s.Address, &created, &updated, &s.Version)
+		&s.NationalKey, &s.ProvincialQuality, &s.Status, &s.Address, &s.Capacity, &created, &updated, &s.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func scanSchool(row interface{ Scan(...any) error }) (*school.School, error) {
 
 func schoolWhere(f school.Filter) *where {
 	w := &where{}
-	applyScope(w, f.Scope, "city_code", "code")
+	applyScope(w, f.Scope, cols("city_code"), cols("code"))
 	if f.Query != "" {
 		w.add("(name LIKE " + w.arg(likeArg(f.Query)) + ` ESCAPE '\' OR code LIKE ` + w.arg(likeArg(f.Query)) + ` ESCAPE '\')`)
 	}
@@ -88,7 +88,7 @@ func (db *DB) FindSchools(ctx context.Context, f school.Filter) ([]*school.Schoo
 func (db *DB) FindSchool(ctx context.Context, scope auth.Scope, code string) (*school.School, error) {
 	w := schoolWhere(school.Filter{Scope: scope})
 	w.add("code = " + w.arg(code))
-	s, err := scanSchool(db.read.QueryRowContext(ctx, `SELECT `+schoolColumns+` FROM schools`+w.String(), w.args...))
+	s, err := scanSchool(db.readQueryRow(ctx, `SELECT `+schoolColumns+` FROM schools`+w.String(), w.args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apperr.E(apperr.NotFound, "", "school.not_found", code)
 	}
@@ -133,10 +133,10 @@ func (db *DB) CountSchools(ctx context.Context, scope auth.Scope) (school.Counts
 func (db *DB) CreateSchool(ctx context.Context, s *school.School, e audit.Entry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO schools (code, name, type, ownership, division_code, city_code, province_code,
-			national_key, provincial_quality, status, address, created_at, updated_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+			national_key, provincial_quality, status, address, capacity, created_at, updated_at, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
 			s.Code, s.Name, s.Type, s.Ownership, s.DivisionCode, s.CityCode, s.ProvinceCode,
-			s.NationalKey, s.ProvincialQuality, s.Status, s.Address, micros(s.CreatedAt), micros(s.UpdatedAt), s.Version).Scan(&s.ID)
+			s.NationalKey, s.ProvincialQuality, s.Status, s.Address, s.Capacity, micros(s.CreatedAt), micros(s.UpdatedAt), s.Version).Scan(&s.ID)
 		if isUniqueViolation(err) {
 			return apperr.E(apperr.Duplicate, "code", "school.code.taken", s.Code)
 		}
@@ -151,10 +151,10 @@ func (db *DB) CreateSchool(ctx context.Context, s *school.School, e audit.Entry)
 func (db *DB) UpdateSchool(ctx context.Context, s *school.School, prevVersion int64, e audit.Entry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE schools SET name = $1, type = $2, ownership = $3, division_code = $4, city_code = $5,
-			province_code = $6, national_key = $7, provincial_quality = $8, status = $9, address = $10, updated_at = $11, version = $12
-			WHERE code = $13 AND version = $14`,
+			province_code = $6, national_key = $7, provincial_quality = $8, status = $9, address = $10, capacity = $11, updated_at = $12,
+			version = $13 WHERE code = $14 AND version = $15`,
 			s.Name, s.Type, s.Ownership, s.DivisionCode, s.CityCode, s.ProvinceCode, s.NationalKey, s.ProvincialQuality,
-			s.Status, s.Address, micros(s.UpdatedAt), s.Version, s.Code, prevVersion)
+			s.Status, s.Address, s.Capacity, micros(s.UpdatedAt), s.Version, s.Code, prevVersion)
 		if err != nil {
 			return apperr.Internalf("store: update school: %w", err)
 		}

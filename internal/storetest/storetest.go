@@ -16,6 +16,7 @@ import (
 
 	"github.com/gongjiang/gongjiang/internal/audit"
 	"github.com/gongjiang/gongjiang/internal/keyring"
+	"github.com/gongjiang/gongjiang/internal/pii"
 	"github.com/gongjiang/gongjiang/internal/store"
 )
 
@@ -107,3 +108,6 @@ func Raw(t testing.TB, dsn string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// Protector seals personal data with the test keyring.
+func Protector() pii.Protector { return pii.NewAESGCM(TestKeyring()) }

@@ -1,0 +1,57 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gongjiang/gongjiang/internal/student"
+)
+
+// jobs runs the background work of a node: approved status changes whose
+// effective date has come are applied every minute, and the data
+// comparison runs once a night after 02:00 China time. Both are safe to
+// run on several nodes at once: applying is a state transition guarded by
+// versions, and findings are upserted by key.
+type jobs struct {
+	students   *student.Service
+	comparison *student.Comparison
+	logger     *slog.Logger
+	now        func() time.Time
+	lastNight  string // the date of the last nightly comparison
+}
+
+var shanghai = time.FixedZone("CST", 8*3600)
+
+func (j *jobs) run(ctx context.Context) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	j.tick(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			j.tick(ctx)
+		}
+	}
+}
+
+func (j *jobs) tick(ctx context.Context) {
+	if n, err := j.students.ApplyDue(ctx); err != nil {
+		j.logger.Error("apply due changes", "error", err)
+	} else if n > 0 {
+		j.logger.Info("applied due changes", "count", n)
+	}
+	local := j.now().In(shanghai)
+	today := local.Format("2006-01-02")
+	if local.Hour() >= 2 && j.lastNight != today {
+		j.lastNight = today
+		sum, err := j.comparison.RunAll(ctx, student.CompareOptions{})
+		if err != nil {
+			j.logger.Error("nightly comparison", "error", err)
+			return
+		}
+		j.logger.Info("nightly comparison", "findings", sum.ByKind, "new", sum.New, "duration_ms", sum.Elapsed.Milliseconds())
+	}
+}

@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gongjiang/gongjiang/internal/apperr"
+	"github.com/gongjiang/gongjiang/internal/audit"
+	"github.com/gongjiang/gongjiang/internal/auth"
+	"github.com/gongjiang/gongjiang/internal/student"
+)
+
+func activeWhere(scope auth.Scope) *where {
+	w := &where{}
+	w.add("s.active")
+	applyScope(w, scope, cols("s.city_code"), cols("s.school_code"))
+	return w
+}
+
+// NearDuplicates finds active people in scope who share name, sex and birth
+// date under different document numbers: one finding per group.
+func (db *DB) NearDuplicates(ctx context.Context, scope auth.Scope) ([]student.Finding, error) {
+	w := activeWhere(scope)
+	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.school_code, s.city_code, s.name, s.sex, s.birth_date FROM students s
+		WHERE (s.name, s.sex, s.birth_date) IN (SELECT s.name, s.sex, s.birth_date FROM students s`+w.String()+`
+			GROUP BY s.name, s.sex, s.birth_date HAVING COUNT(DISTINCT s.id_blind) > 1)
+		AND `+strings.Join(w.conds, " AND ")+` ORDER BY s.name, s.sex, s.birth_date, s.id`, w.args...)
+	if err != nil {
+		return nil, apperr.Internalf("store: near duplicates: %w", err)
+	}
+	defer rows.Close()
+	var out []student.Finding
+	var prevKey string
+	for rows.Next() {
+		var id int64
+		var school, city, name, sex, birth string
+		if err := rows.Scan(&id, &school, &city, &name, &sex, &birth); err != nil {
+			return nil, apperr.Internalf("store: near duplicates: %w", err)
+		}
+		sum := sha256.Sum256([]byte(name + "|" + sex + "|" + birth))
+		key := hex.EncodeToString(sum[:12])
+		if key != prevKey {
+			out = append(out, student.Finding{Kind: student.FindNearDuplicate, Key: key, SchoolCode: school, CityCode: city})
+			prevKey = key
+		}
+		f := &out[len(out)-1]
+		f.StudentIDs = append(f.StudentIDs, id)
+		f.Detail = fmt.Sprintf("%d 条在籍学籍的姓名、性别、出生日期（%s）相同，证件号码不同", len(f.StudentIDs), birth)
+	}
+	return out, rows.Err()
+}
+
+// perStudent runs a query of active students and makes one finding each.
+func (db *DB) perStudent(ctx context.Context, kind, cond string, arg any, scope auth.Scope, detail func(extra string) string) ([]student.Finding, error) {
+	w := activeWhere(scope)
+	w.add(fmt.Sprintf(cond, w.arg(arg)))
+	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.school_code, s.city_code, s.expected_graduation FROM students s`+w.String()+` ORDER BY s.id`, w.args...)
+	if err != nil {
+		return nil, apperr.Internalf("store: %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []student.Finding
+	for rows.Next() {
+		f := student.Finding{Kind: kind}
+		var id int64
+		var extra string
+		if err := rows.Scan(&id, &f.SchoolCode, &f.CityCode, &extra); err != nil {
+			return nil, apperr.Internalf("store: %s: %w", kind, err)
+		}
+		f.StudentIDs, f.Key, f.Detail = []int64{id}, strconv.FormatInt(id, 10), detail(extra)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Overdue finds active students whose expected graduation (YYYY-MM) is
+// before the given month.
+func (db *DB) Overdue(ctx context.Context, scope auth.Scope, before string) ([]student.Finding, error) {
+	return db.perStudent(ctx, student.FindOverdue, "s.expected_graduation < %s", before, scope, func(grad string) string {
+		return "应于 " + grad + " 毕业，至今仍在籍"
+	})
+}
+
+// Ghosts finds active students with no activity since the given time.
+func (db *DB) Ghosts(ctx context.Context, scope auth.Scope, inactiveSince time.Time) ([]student.Finding, error) {
+	return db.perStudent(ctx, student.FindGhost, "s.last_activity_at < %s", micros(inactiveSince), scope, func(string) string {
+		return "自 " + inactiveSince.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02") + " 以来没有任何注册、异动或其他记录"
+	})
+}
+
+// OverCapacity finds schools whose active students exceed their approved
+// size by more than tolerance.
+func (db *DB) OverCapacity(ctx context.Context, scope auth.Scope, tolerance float64) ([]student.Finding, error) {
+	w := &where{}
+	applyScope(w, scope, cols("sc.city_code"), cols("sc.code"))
+	w.add("sc.capacity > 0")
+	rows, err := db.read.QueryContext(ctx, `SELECT sc.code, sc.city_code, sc.capacity, COUNT(*) FROM schools sc
+		JOIN students s ON s.school_code = sc.code AND s.active`+w.String()+`
+		GROUP BY sc.code, sc.city_code, sc.capacity HAVING COUNT(*) > sc.capacity * `+w.arg(1+tolerance)+` ORDER BY sc.code`, w.args...)
+	if err != nil {
+		return nil, apperr.Internalf("store: over capacity: %w", err)
+	}
+	defer rows.Close()
+	var out []student.Finding
+	for rows.Next() {
+		f := student.Finding{Kind: student.FindOverCapacity}
+		var capacity, n int
+		if err := rows.Scan(&f.SchoolCode, &f.CityCode, &capacity, &n); err != nil {
+			return nil, apperr.Internalf("store: over capacity: %w", err)
+		}
+		f.Key, f.Detail = f.SchoolCode, fmt.Sprintf("在籍 %d 人，核定办学规模 %d 人，超出 %.0f%%", n, capacity, float64(n-capacity)*100/float64(capacity))
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// EachActive streams the active students in scope.
+func (db *DB) EachActive(ctx context.Context, scope auth.Scope, fn func(student.CompareCandidate) error) error {
+	w := activeWhere(scope)
+	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.school_code, s.city_code, s.id_type, s.id_sealed, s.sex, s.birth_date,
+		s.study_mode, s.entry_point, s.enrollment_date FROM students s`+w.String(), w.args...)
+	if err != nil {
+		return apperr.Internalf("store: active students: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c student.CompareCandidate
+		if err := rows.Scan(&c.ID, &c.SchoolCode, &c.CityCode, &c.IDType, &c.IDSealed, &c.Sex, &c.BirthDate, &c.StudyMode, &c.EntryPoint, &c.EnrollmentDate); err != nil {
+			return apperr.Internalf("store: active students: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// SaveFindings stores a run's findings: known ones keep their state (a
+// cleared one reopens), new ones open, and open ones in the run's scope
+// that were not seen again are cleared. It returns how many are new.
+func (db *DB) SaveFindings(ctx context.Context, scope auth.Scope, kinds []string, found []student.Finding, now time.Time, e audit.Entry) (int, error) {
+	fresh := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO findings (kind, key, school_code, city_code, student_ids, detail, state, first_seen_at, last_seen_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7)
+			ON CONFLICT (kind, key) DO UPDATE SET school_code = excluded.school_code, city_code = excluded.city_code,
+				student_ids = excluded.student_ids, detail = excluded.detail, last_seen_at = excluded.last_seen_at,
+				state = CASE WHEN findings.state = 'cleared' THEN 'open' ELSE findings.state END
+			RETURNING first_seen_at`)
+		if err != nil {
+			return apperr.Internalf("store: save findings: %w", err)
+		}
+		defer stmt.Close()
+		for _, f := range found {
+			ids, _ := json.Marshal(f.StudentIDs)
+			var first int64
+			if err := stmt.QueryRowContext(ctx, f.Kind, f.Key, f.SchoolCode, f.CityCode, string(ids), f.Detail, micros(now)).Scan(&first); err != nil {
+				return apperr.Internalf("store: save finding: %w", err)
+			}
+			if first == micros(now) {
+				fresh++
+			}
+		}
+		w := &where{}
+		applyScope(w, scope, cols("city_code"), cols("school_code"))
+		w.add("state = 'open'")
+		w.add("last_seen_at < " + w.arg(micros(now)))
+		ks := make([]string, len(kinds))
+		for i, k := range kinds {
+			ks[i] = w.arg(k)
+		}
+		w.add("kind IN (" + strings.Join(ks, ", ") + ")")
+		if _, err := tx.ExecContext(ctx, `UPDATE findings SET state = 'cleared'`+w.String(), w.args...); err != nil {
+			return apperr.Internalf("store: clear findings: %w", err)
+		}
+		return db.appendAudit(ctx, tx, e)
+	})
+	return fresh, err
+}
+
+const findingColumns = `id, kind, key, school_code, city_code, student_ids, detail, state, first_seen_at, last_seen_at, resolved_by, resolved_at, note`
+
+func scanFinding(row interface{ Scan(...any) error }) (*student.Finding, error) {
+	var f student.Finding
+	var ids string
+	var first, last, resolved int64
+	if err := row.Scan(&f.ID, &f.Kind, &f.Key, &f.SchoolCode, &f.CityCode, &ids, &f.Detail, &f.State, &first, &last, &f.ResolvedBy, &resolved, &f.Note); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(ids), &f.StudentIDs); err != nil {
+		return nil, err
+	}
+	f.FirstSeen, f.LastSeen, f.ResolvedAt = fromMicros(first), fromMicros(last), fromMicros(resolved)
+	return &f, nil
+}
+
+// FindFindings returns a page of findings, newest first.
+func (db *DB) FindFindings(ctx context.Context, f student.FindingFilter) ([]student.Finding, int, error) {
+	w := &where{}
+	applyScope(w, f.Scope, cols("city_code"), cols("school_code"))
+	if f.Kind != "" {
+		w.add("kind = " + w.arg(f.Kind))
+	}
+	if f.State != "" {
+		w.add("state = " + w.arg(f.State))
+	}
+	var total int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM findings`+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, apperr.Internalf("store: count findings: %w", err)
+	}
+	if f.After > 0 {
+		w.add("id < " + w.arg(f.After))
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+findingColumns+` FROM findings`+w.String()+` ORDER BY id DESC LIMIT `+w.arg(f.Limit), w.args...)
+	if err != nil {
+		return nil, 0, apperr.Internalf("store: find findings: %w", err)
+	}
+	defer rows.Close()
+	var out []student.Finding
+	for rows.Next() {
+		fd, err := scanFinding(rows)
+		if err != nil {
+			return nil, 0, apperr.Internalf("store: scan finding: %w", err)
+		}
+		out = append(out, *fd)
+	}
+	return out, total, rows.Err()
+}
+
+// ResolveFinding closes an open finding in scope with a note.
+func (db *DB) ResolveFinding(ctx context.Context, scope auth.Scope, id int64, by, note string, now time.Time, e audit.Entry) (*student.Finding, error) {
+	var out *student.Finding
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		w := &where{}
+		applyScope(w, scope, cols("city_code"), cols("school_code"))
+		w.add("id = " + w.arg(id))
+		f, err := scanFinding(tx.QueryRowContext(ctx, `SELECT `+findingColumns+` FROM findings`+w.String(), w.args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return apperr.E(apperr.NotFound, "", "finding.not_found")
+		}
+		if err != nil {
+			return apperr.Internalf("store: find finding: %w", err)
+		}
+		if f.State == student.FindingResolved {
+			return apperr.E(apperr.InvalidTransition, "", "finding.already_resolved")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE findings SET state = 'resolved', resolved_by = $1, resolved_at = $2, note = $3 WHERE id = $4`,
+			by, micros(now), note, id); err != nil {
+			return apperr.Internalf("store: resolve finding: %w", err)
+		}
+		f.State, f.ResolvedBy, f.ResolvedAt, f.Note = student.FindingResolved, by, now, note
+		out = f
+		return db.appendAudit(ctx, tx, e)
+	})
+	return out, err
+}

@@ -1,0 +1,260 @@
+package student
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gongjiang/gongjiang/internal/apperr"
+	"github.com/gongjiang/gongjiang/internal/audit"
+	"github.com/gongjiang/gongjiang/internal/auth"
+	"github.com/gongjiang/gongjiang/internal/idcard"
+)
+
+// Kinds of data-comparison (数据比对) findings.
+const (
+	FindNearDuplicate = "near_duplicate"   // same name, sex and birth date, different document numbers, both active
+	FindImpossibleAge = "impossible_age"   // age at enrollment outside what the class level's entry point allows
+	FindInvalidID     = "invalid_identity" // a stored resident ID that fails GB 11643 or disagrees with the record
+	FindOverdue       = "overdue"          // still active long past the class level's normal duration
+	FindOverCapacity  = "over_capacity"    // a school's active students exceed its approved size
+	FindGhost         = "ghost"            // active with no activity for a long time (空挂学籍)
+)
+
+// FindingKinds lists the kinds in report order.
+var FindingKinds = []string{FindNearDuplicate, FindImpossibleAge, FindInvalidID, FindOverdue, FindOverCapacity, FindGhost}
+
+// FindingLabel is a kind's Chinese name.
+func FindingLabel(kind string) string {
+	return map[string]string{FindNearDuplicate: "疑似重复学籍", FindImpossibleAge: "年龄不合理", FindInvalidID: "身份信息无效",
+		FindOverdue: "超期在籍", FindOverCapacity: "在籍人数超过核定规模", FindGhost: "疑似空挂学籍"}[kind]
+}
+
+// Finding is one thing the comparison found, with the records behind it.
+type Finding struct {
+	ID         int64     `json:"id"`
+	Kind       string    `json:"kind"`
+	Key        string    `json:"-"` // identifies the same finding across runs
+	SchoolCode string    `json:"school_code"`
+	CityCode   string    `json:"city_code"`
+	StudentIDs []int64   `json:"student_ids"`
+	Detail     string    `json:"detail"`
+	State      string    `json:"state"` // open or resolved
+	FirstSeen  time.Time `json:"first_seen_at"`
+	LastSeen   time.Time `json:"last_seen_at"`
+	ResolvedBy string    `json:"resolved_by,omitempty"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	Note       string    `json:"note,omitempty"`
+}
+
+// Finding states.
+const (
+	FindingOpen     = "open"
+	FindingResolved = "resolved"
+)
+
+// CompareOptions tune the comparison.
+type CompareOptions struct {
+	GhostDays         int     // no activity for this many days (default 365)
+	OverdueMonths     int     // active this many months past expected graduation (default 12)
+	CapacityTolerance float64 // active students above capacity × (1 + this) (default 0.1)
+}
+
+func (o *CompareOptions) defaults() {
+	if o.GhostDays <= 0 {
+		o.GhostDays = 365
+	}
+	if o.OverdueMonths <= 0 {
+		o.OverdueMonths = 12
+	}
+	if o.CapacityTolerance <= 0 {
+		o.CapacityTolerance = 0.1
+	}
+}
+
+// AgeRange is the plausible age at enrollment for a study mode and entry
+// point; ages outside it are reported, not refused.
+func AgeRange(mode, entry string) (lo, hi int) {
+	if mode == ModePartTime {
+		return 16, 60
+	}
+	switch {
+	case strings.HasPrefix(entry, "初中"):
+		return 13, 22
+	case strings.HasPrefix(entry, "高中"):
+		return 16, 26
+	}
+	return 16, 45
+}
+
+// CompareCandidate is an active student as the comparison reads it.
+type CompareCandidate struct {
+	ID             int64
+	SchoolCode     string
+	CityCode       string
+	IDType         string
+	IDSealed       []byte
+	Sex            string
+	BirthDate      string
+	StudyMode      string
+	EntryPoint     string
+	EnrollmentDate string
+}
+
+// CompareStore is what the comparison needs from storage.
+type CompareStore interface {
+	NearDuplicates(ctx context.Context, scope auth.Scope) ([]Finding, error)
+	Overdue(ctx context.Context, scope auth.Scope, before string) ([]Finding, error)
+	OverCapacity(ctx context.Context, scope auth.Scope, tolerance float64) ([]Finding, error)
+	Ghosts(ctx context.Context, scope auth.Scope, inactiveSince time.Time) ([]Finding, error)
+	EachActive(ctx context.Context, scope auth.Scope, fn func(CompareCandidate) error) error
+	SaveFindings(ctx context.Context, scope auth.Scope, kinds []string, found []Finding, now time.Time, e audit.Entry) (int, error)
+	FindFindings(ctx context.Context, f FindingFilter) ([]Finding, int, error)
+	ResolveFinding(ctx context.Context, scope auth.Scope, id int64, by, note string, now time.Time, e audit.Entry) (*Finding, error)
+}
+
+// FindingFilter selects findings.
+type FindingFilter struct {
+	Scope auth.Scope
+	Kind  string
+	State string
+	After int64
+	Limit int
+}
+
+// Comparison runs the data comparison over a store.
+type Comparison struct {
+	Store   CompareStore
+	Protect interface {
+		Open(sealed, aad []byte) ([]byte, error)
+	}
+	Now func() time.Time
+}
+
+// Summary counts a run's findings by kind.
+type Summary struct {
+	ByKind  map[string]int `json:"by_kind"`
+	New     int            `json:"new"`
+	Elapsed time.Duration  `json:"-"`
+}
+
+// Run compares the records in p's scope, stores what it finds (a finding
+// seen before keeps its state and resolution) and returns the counts.
+func (c *Comparison) Run(ctx context.Context, p auth.Principal, opts CompareOptions) (Summary, error) {
+	if !p.CanWrite() {
+		return Summary{}, apperr.E(apperr.Forbidden, "", "compare.forbidden")
+	}
+	return c.run(ctx, p.Scope(), p.Name, opts)
+}
+
+// RunAll is the nightly run over everything.
+func (c *Comparison) RunAll(ctx context.Context, opts CompareOptions) (Summary, error) {
+	return c.run(ctx, auth.Scope{Kind: auth.ScopeAll}, "system", opts)
+}
+
+func (c *Comparison) run(ctx context.Context, scope auth.Scope, actor string, opts CompareOptions) (Summary, error) {
+	start := c.Now()
+	opts.defaults()
+	today := start.In(shanghai)
+	var found []Finding
+	add := func(f []Finding, err error) error {
+		found = append(found, f...)
+		return err
+	}
+	if err := add(c.Store.NearDuplicates(ctx, scope)); err != nil {
+		return Summary{}, err
+	}
+	overdueBefore := today.AddDate(0, -opts.OverdueMonths, 0).Format("2006-01")
+	if err := add(c.Store.Overdue(ctx, scope, overdueBefore)); err != nil {
+		return Summary{}, err
+	}
+	if err := add(c.Store.OverCapacity(ctx, scope, opts.CapacityTolerance)); err != nil {
+		return Summary{}, err
+	}
+	if err := add(c.Store.Ghosts(ctx, scope, start.AddDate(0, 0, -opts.GhostDays))); err != nil {
+		return Summary{}, err
+	}
+	err := c.Store.EachActive(ctx, scope, func(st CompareCandidate) error {
+		if f, ok := c.checkPerson(st, today); ok {
+			found = append(found, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	sum := Summary{ByKind: map[string]int{}}
+	for _, f := range found {
+		sum.ByKind[f.Kind]++
+	}
+	sum.New, err = c.Store.SaveFindings(ctx, scope, FindingKinds, found, start, audit.Entry{Actor: actor, Action: "compare.run", Entity: "comparison",
+		EntityID: scopeLabel(scope), Data: sum.ByKind})
+	sum.Elapsed = c.Now().Sub(start)
+	return sum, err
+}
+
+func scopeLabel(s auth.Scope) string {
+	if s.Kind == auth.ScopeAll {
+		return "all"
+	}
+	return s.Code
+}
+
+// checkPerson finds identity problems of one stored record.
+func (c *Comparison) checkPerson(st CompareCandidate, today time.Time) (Finding, bool) {
+	f := Finding{Kind: FindImpossibleAge, SchoolCode: st.SchoolCode, CityCode: st.CityCode, StudentIDs: []int64{st.ID}}
+	birth, err1 := time.Parse(dateLayout, st.BirthDate)
+	enrolled, err2 := time.Parse(dateLayout, st.EnrollmentDate)
+	if err1 != nil || err2 != nil {
+		f.Kind, f.Detail = FindInvalidID, "出生日期或入学日期不是有效日期"
+	} else if lo, hi := AgeRange(st.StudyMode, st.EntryPoint); AgeAt(birth, enrolled) < lo || AgeAt(birth, enrolled) > hi {
+		f.Detail = "入学时 " + itoa(AgeAt(birth, enrolled)) + " 岁，" + st.StudyMode + st.EntryPoint + "起点应在 " + itoa(lo) + "–" + itoa(hi) + " 岁之间"
+	} else if st.IDType == ResidentID {
+		plain, err := c.Protect.Open(st.IDSealed, []byte(st.IDType))
+		if err != nil {
+			f.Kind, f.Detail = FindInvalidID, "证件号码无法解密（密钥不符或数据被改动）"
+		} else if _, err := checkResident(string(plain), birth, st.Sex, today); err != nil {
+			f.Kind, f.Detail = FindInvalidID, err.Error()
+		} else {
+			return Finding{}, false
+		}
+	} else {
+		return Finding{}, false
+	}
+	f.Key = itoa64(st.ID)
+	return f, true
+}
+
+func itoa(n int) string     { return strconv.Itoa(n) }
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func checkResident(number string, birth time.Time, sex string, today time.Time) (idcard.Info, error) {
+	return idcard.Check(number, birth, idcard.Sex(sex), today)
+}
+
+// ListFindings returns a page of findings in p's scope.
+func (c *Comparison) ListFindings(ctx context.Context, p auth.Principal, f FindingFilter) ([]Finding, int, error) {
+	f.Scope = p.Scope()
+	if f.Limit <= 0 || f.Limit > MaxPageSize {
+		f.Limit = 50
+	}
+	return c.Store.FindFindings(ctx, f)
+}
+
+// Resolve closes a finding with a note; the resolution is audited.
+func (c *Comparison) Resolve(ctx context.Context, p auth.Principal, id int64, note string) (*Finding, error) {
+	if !p.CanWrite() {
+		return nil, apperr.E(apperr.Forbidden, "", "compare.resolve.forbidden")
+	}
+	note = strings.TrimSpace(note)
+	if note == "" {
+		return nil, apperr.E(apperr.Invalid, "note", "field.required", "处理说明")
+	}
+	if utf8.RuneCountInString(note) > MaxReasonLength {
+		return nil, apperr.E(apperr.Invalid, "note", "field.too_long", MaxReasonLength)
+	}
+	return c.Store.ResolveFinding(ctx, p.Scope(), id, p.Name, note, c.Now(), audit.Entry{Actor: p.Name, Action: "compare.resolve",
+		Entity: "finding", EntityID: itoa64(id), Data: map[string]string{"note": note}})
+}
