@@ -15,6 +15,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/pii"
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
+	"github.com/gongjiang/gongjiang/internal/student"
 	"github.com/gongjiang/gongjiang/internal/web"
 )
 
@@ -52,11 +53,18 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			return err
 		}
 	}
-	authSvc := auth.NewService(db)
-	srv, err := web.New(db, authSvc, school.NewService(db), logger, Version)
+	students := student.NewService(db, protect)
+	comparison := &student.Comparison{Store: db, Protect: protect, Now: time.Now}
+	srv, err := web.New(web.Deps{DB: db, Auth: auth.NewService(db), Schools: school.NewService(db), Students: students,
+		Compare: comparison, Logger: logger, Version: Version})
 	if err != nil {
 		return err
 	}
+	jobCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	bg := &jobs{students: students, comparison: comparison, logger: logger, now: time.Now}
+	bg.lastNight = time.Now().In(shanghai).Format("2006-01-02") // the first nightly run is the next night
+	go bg.run(jobCtx)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("无法监听 %s：%w", *addr, err)

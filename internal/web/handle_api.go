@@ -111,9 +111,6 @@ func (s *Server) handleAPISchoolList(w http.ResponseWriter, r *http.Request, c *
 	if items == nil {
 		items = []*school.School{}
 	}
-	if f.Limit == 0 {
-		f.Limit = 50
-	}
 	writeJSON(w, http.StatusOK, listBody[*school.School]{Items: items, Total: total, Next: nextCursor(items, f.Limit, total)})
 	return nil
 }

@@ -71,3 +71,13 @@ func auditVerdict(p *audit.Problem, n int64) string {
 	}
 	return "发现篡改：" + p.Error()
 }
+
+//go:embed static/favicon.svg
+var favicon []byte
+
+// handleFavicon answers browsers' automatic request with the site icon.
+func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Write(favicon)
+}

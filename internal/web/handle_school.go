@@ -49,6 +49,9 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	}))
 }
 
+// defaultPageSize is the page size when a list request names none.
+const defaultPageSize = 50
+
 // schoolFilter reads list filters from a query string.
 func schoolFilter(q url.Values) (school.Filter, error) {
 	f := school.Filter{
@@ -57,6 +60,7 @@ func schoolFilter(q url.Values) (school.Filter, error) {
 		DivisionCode: q.Get("division_code"),
 		Type:         q.Get("type"),
 		Status:       q.Get("status"),
+		Limit:        defaultPageSize,
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -137,7 +138,7 @@ func (s *Server) page(h handler) http.Handler {
 		c, err := s.sessionCaller(r)
 		if err != nil {
 			if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
-				http.Redirect(w, r, "/login?next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(safeNext(r.URL.RequestURI())), http.StatusSeeOther)
 				return
 			}
 			s.writeError(w, r, err)
@@ -231,8 +232,11 @@ func checkCSRF(r *http.Request, want string) error {
 }
 
 // safeNext keeps a post-login redirect on this site: a local path only.
+// Browsers drop tabs and newlines anywhere in a URL ("/\t/evil" becomes
+// "//evil"), so no control character may appear at all.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next

@@ -13,6 +13,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/auth"
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
+	"github.com/gongjiang/gongjiang/internal/student"
 )
 
 // Limits on what a request may carry.
@@ -21,14 +22,21 @@ const (
 	MaxFormBody = 64 << 10 // 64 KiB
 )
 
+// Deps are the services a server calls.
+type Deps struct {
+	DB       *store.DB
+	Auth     *auth.Service
+	Schools  *school.Service
+	Students *student.Service
+	Compare  *student.Comparison
+	Logger   *slog.Logger
+	Version  string
+}
+
 // Server holds the services the handlers call.
 type Server struct {
-	DB      *store.DB
-	Auth    *auth.Service
-	Schools *school.Service
-	Logger  *slog.Logger
-	Version string
-	Now     func() time.Time
+	Deps
+	Now func() time.Time
 
 	pages   *pages
 	assets  *assets
@@ -37,8 +45,8 @@ type Server struct {
 }
 
 // New wires a server; it parses templates and hashes assets once.
-func New(db *store.DB, authSvc *auth.Service, schools *school.Service, logger *slog.Logger, version string) (*Server, error) {
-	s := &Server{DB: db, Auth: authSvc, Schools: schools, Logger: logger, Version: version, Now: time.Now}
+func New(d Deps) (*Server, error) {
+	s := &Server{Deps: d, Now: time.Now}
 	var err error
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
@@ -46,7 +54,7 @@ func New(db *store.DB, authSvc *auth.Service, schools *school.Service, logger *s
 	if s.pages, err = parsePages(s.assets); err != nil {
 		return nil, err
 	}
-	s.metrics = newMetrics(db)
+	s.metrics = newMetrics(d.DB)
 	s.handler = s.routes()
 	return s, nil
 }
