@@ -32,11 +32,16 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		addrDefault = "127.0.0.1:8080"
 	}
 	addr := fs.String("addr", addrDefault, "监听地址（环境变量 GONGJIANG_ADDR）")
-	withDemo := fs.Bool("demo", false, "数据库中没有学校时，载入全省演示数据")
+	withDemo := fs.Bool("demo", false, "数据库中没有学校时，载入演示数据")
+	demoScale := fs.String("demo-scale", "province", "--demo 载入的规模：small、province 或 national")
 	migrate := fs.Bool("migrate", false, "启动前升级数据库结构")
 	logFormat := fs.String("log-format", "text", "日志格式：text 或 json")
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
+	}
+	scale, err := demo.ParseScale(*demoScale)
+	if err != nil {
+		return fmt.Errorf("%w：%v", ErrUsage, err)
 	}
 	logger := newLogger(env, *logFormat)
 	db, kr, err := dbf.open(ctx, env)
@@ -49,7 +54,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	protect := pii.NewAESGCM(kr)
 	if *withDemo {
-		if err := loadDemoIfEmpty(ctx, db, protect, env); err != nil {
+		if err := loadDemoIfEmpty(ctx, db, protect, scale, env); err != nil {
 			return err
 		}
 	}
@@ -133,13 +138,13 @@ func ensureSchema(ctx context.Context, db *store.DB, migrate bool, env Env) erro
 	return db.CheckSchema(ctx)
 }
 
-func loadDemoIfEmpty(ctx context.Context, db *store.DB, protect pii.Protector, env Env) error {
+func loadDemoIfEmpty(ctx context.Context, db *store.DB, protect pii.Protector, scale demo.Scale, env Env) error {
 	n, err := db.CountSchoolsAll(ctx)
 	if err != nil || n > 0 {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, "数据库为空，正在载入全省演示数据……")
-	sum, err := demo.Generate(ctx, db, protect, demo.Province, 1)
+	fmt.Fprintf(env.Stdout, "数据库为空，正在载入演示数据（%s），全省规模约需一两分钟……\n", scale)
+	sum, err := demo.Generate(ctx, db, protect, scale, 1)
 	if err != nil {
 		return err
 	}
