@@ -75,11 +75,21 @@ type Summary struct {
 
 // intakeFactor scales Shandong's intake to a scale: the nation had about
 // 9.9 times Shandong's students in 2020; the small set is for tests.
-var intakeFactor = map[Scale]float64{Small: 0.006, Province: 1, National: 9.9}
+var intakeFactor = map[Scale]float64{Small: 0.003, Province: 1, National: 9.9}
 
 // Generate fills db (which must hold no schools) with demo data. Identity
 // numbers are sealed with protect, as registration would.
 func Generate(ctx context.Context, db *store.DB, protect pii.Protector, scale Scale, seed uint64) (Summary, error) {
+	return generate(ctx, db, protect, scale, seed, true)
+}
+
+// GenerateSchools makes only the schools and accounts of a scale (tests of
+// the school registry need no millions of students).
+func GenerateSchools(ctx context.Context, db *store.DB, scale Scale, seed uint64) (Summary, error) {
+	return generate(ctx, db, nil, scale, seed, false)
+}
+
+func generate(ctx context.Context, db *store.DB, protect pii.Protector, scale Scale, seed uint64, withStudents bool) (Summary, error) {
 	start := time.Now()
 	g := &generator{rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), names: map[string]bool{}, now: time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)}
 	switch scale {
@@ -113,7 +123,8 @@ func Generate(ctx context.Context, db *store.DB, protect pii.Protector, scale Sc
 	}
 	err := db.LoadSchoolsAndUsers(ctx, g.schools, users, audit.Entry{Actor: "system", Action: "demo.load", Entity: "demo", EntityID: string(scale),
 		Data: map[string]any{"scale": scale, "seed": seed, "schools": len(g.schools), "users": len(users)}})
-	if err != nil {
+	if err != nil || !withStudents {
+		sum.Elapsed = time.Since(start)
 		return sum, err
 	}
 	sum.Students, err = generateStudents(ctx, db, protect, g.rng, g.schools, intakeFactor[scale])

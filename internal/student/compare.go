@@ -57,14 +57,14 @@ const (
 
 // CompareOptions tune the comparison.
 type CompareOptions struct {
-	GhostDays         int     // no activity for this many days (default 365)
+	GhostDays         int     // no activity for this many days (default 540: three missed term registrations)
 	OverdueMonths     int     // active this many months past expected graduation (default 12)
 	CapacityTolerance float64 // active students above capacity × (1 + this) (default 0.1)
 }
 
 func (o *CompareOptions) defaults() {
 	if o.GhostDays <= 0 {
-		o.GhostDays = 365
+		o.GhostDays = 540
 	}
 	if o.OverdueMonths <= 0 {
 		o.OverdueMonths = 12

@@ -11,11 +11,11 @@ import (
 // httpStatus is the one mapping from error codes to HTTP statuses.
 func httpStatus(code apperr.Code) int {
 	switch code {
-	case apperr.Invalid, apperr.UnknownDivision, apperr.BadJSON:
+	case apperr.Invalid, apperr.UnknownDivision, apperr.InvalidIDNumber, apperr.BadJSON:
 		return http.StatusBadRequest
 	case apperr.NotFound:
 		return http.StatusNotFound
-	case apperr.Conflict, apperr.Duplicate:
+	case apperr.Conflict, apperr.Duplicate, apperr.DuplicateRegistration, apperr.InvalidTransition:
 		return http.StatusConflict
 	case apperr.Forbidden, apperr.CSRF:
 		return http.StatusForbidden

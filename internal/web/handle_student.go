@@ -215,6 +215,12 @@ func (s *Server) handleStudentShow(w http.ResponseWriter, r *http.Request, c *re
 	if err != nil {
 		return err
 	}
+	var types []student.ChangeType // the changes the student's status allows
+	for _, t := range student.ChangeTypes {
+		if contains(t.From, st.Status) {
+			types = append(types, t)
+		}
+	}
 	var open *student.ChangeRequest
 	for _, ch := range changes {
 		if ch.State == student.StatePending || ch.State == student.StateApproved {
@@ -223,7 +229,7 @@ func (s *Server) handleStudentShow(w http.ResponseWriter, r *http.Request, c *re
 	}
 	return s.render(w, r, http.StatusOK, "student_show.html", newView(c, st.Name, "students", map[string]any{
 		"Student": st, "Changes": changes, "Open": open, "CanReveal": student.CanReveal(c.P, st),
-		"CanPropose": c.P.CanWrite() && st.Active() && open == nil, "Types": student.ChangeTypes,
+		"CanPropose": c.P.CanWrite() && st.Active() && open == nil, "Types": types,
 		"Registered": r.URL.Query().Get("registered") != "", "StateLabel": student.StateLabel,
 	}))
 }

@@ -45,6 +45,20 @@ func parsePages(a *assets) (*pages, error) {
 			}
 			return code
 		},
+		// slotLabel names an approval slot of a change request
+		// ("city:370100", "province") in Chinese.
+		"slotLabel": func(slot string) string {
+			if code, ok := strings.CutPrefix(slot, "city:"); ok {
+				if d, ok := refdata.LookupDivision(code); ok {
+					code = d.Name
+				}
+				return "市级（" + code + "）"
+			}
+			if slot == "province" {
+				return "省级"
+			}
+			return slot
+		},
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
