@@ -41,7 +41,7 @@ type Store interface {
 	SchoolExists(ctx context.Context, code string) (bool, error)
 	CreateSession(ctx context.Context, s *Session, e audit.Entry) error
 	FindSession(ctx context.Context, idHash string, now time.Time) (*Session, *User, error)
-	DeleteSession(ctx context.Context, idHash string) error
+	DeleteSession(ctx context.Context, idHash string, e audit.Entry) error
 	CreateAPIToken(ctx context.Context, t *APIToken, e audit.Entry) error
 	FindUserByAPIToken(ctx context.Context, hash string, now time.Time) (*User, error)
 	RecordLoginAttempt(ctx context.Context, a LoginAttempt, e *audit.Entry) error
@@ -139,9 +139,9 @@ func (s *Service) Session(ctx context.Context, token string) (*Session, *User, e
 	return sess, u, err
 }
 
-// Logout ends a session.
-func (s *Service) Logout(ctx context.Context, token string) error {
-	return s.Store.DeleteSession(ctx, HashToken(token))
+// Logout ends p's session.
+func (s *Service) Logout(ctx context.Context, p Principal, token string) error {
+	return s.Store.DeleteSession(ctx, HashToken(token), audit.Entry{Actor: p.Name, Action: "user.logout", Entity: "user", EntityID: p.Name})
 }
 
 // CreateAPIToken issues a bearer token for the named user.

@@ -230,7 +230,7 @@ func TestUsersSessionsTokensThrottle(t *testing.T) {
 		if _, _, err := db.FindSession(ctx, "h1", now.Add(2*time.Hour)); apperr.CodeOf(err) != apperr.NotFound {
 			t.Fatalf("expired session found: %v", err)
 		}
-		if err := db.DeleteSession(ctx, "h1"); err != nil {
+		if err := db.DeleteSession(ctx, "h1", audit.Entry{Actor: "alice", Action: "user.logout"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := db.FindSession(ctx, "h1", now); apperr.CodeOf(err) != apperr.NotFound {

@@ -89,12 +89,14 @@ func (db *DB) FindSession(ctx context.Context, idHash string, now time.Time) (*a
 	return s, u, nil
 }
 
-// DeleteSession ends a session.
-func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
-		return apperr.Internalf("store: delete session: %w", err)
-	}
-	return nil
+// DeleteSession ends a session and records it.
+func (db *DB) DeleteSession(ctx context.Context, idHash string, e audit.Entry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash); err != nil {
+			return apperr.Internalf("store: delete session: %w", err)
+		}
+		return db.appendAudit(ctx, tx, e)
+	})
 }
 
 // CreateAPIToken stores a token hash.

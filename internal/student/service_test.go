@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -130,6 +131,18 @@ func TestRegistration(t *testing.T) {
 				}
 				if bytes.Contains(b, []byte(plain)) || bytes.Contains(b, []byte(plain[6:14]+plain[14:17])) {
 					t.Fatalf("column %s holds the identity number in plain text", colNames[i])
+				}
+			}
+		}
+		// Nor do the database files themselves (SQLite: the file and its WAL).
+		if !store.IsPostgres(dsn) {
+			for _, path := range []string{dsn, dsn + "-wal"} {
+				b, err := os.ReadFile(path)
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				if bytes.Contains(b, []byte(plain)) {
+					t.Fatalf("%s holds the identity number in plain text", path)
 				}
 			}
 		}

@@ -54,6 +54,7 @@ func testAuthCredentials(t *testing.T, e *env) {
 		{name: "no credentials on a write", method: "POST", url: "/api/v1/schools", body: newSchool("T0400", nil), status: 401, code: "unauthorized"},
 		{name: "forged bearer token", url: "/api/v1/schools", header: authz("Bearer gjt_" + strings.Repeat("x", 43)), status: 401, code: "unauthorized"},
 		{name: "empty bearer token", url: "/api/v1/schools", header: authz("Bearer "), status: 401, code: "unauthorized"},
+		{name: "bearer scheme in lower case", url: "/api/v1/schools", header: authz("bearer " + e.token(t, demo.ProvinceUser)), status: 200},
 		{name: "expired API token", url: "/api/v1/schools", header: authz("Bearer " + oldToken), status: 401, code: "unauthorized"},
 		{name: "over-long bearer token", url: "/api/v1/schools", header: authz("Bearer " + strings.Repeat("x", 300)), status: 401, code: "unauthorized"},
 		{name: "Basic credentials", url: "/api/v1/schools", header: authz(basic), status: 401, code: "unauthorized"},
@@ -118,7 +119,11 @@ func testAuthCredentials(t *testing.T, e *env) {
 
 	t.Run("logout ends the session", func(t *testing.T) {
 		s := e.login(t, demo.CityUser(jinan))
+		before := e.lastSeq(t)
 		r := e.do(t, req{method: "POST", url: "/logout", sess: s, ctype: formType, body: url.Values{"csrf_token": {s.csrf}}.Encode()})
+		if got := e.auditSince(t, before); len(got) != 1 || !strings.HasPrefix(got[0], "user.logout:") {
+			t.Errorf("logout audit events: %v", got)
+		}
 		if r.status != 303 || r.header.Get("Location") != "/login" {
 			t.Fatalf("logout: %d %q", r.status, r.header.Get("Location"))
 		}

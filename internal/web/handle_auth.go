@@ -65,7 +65,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		if err := s.Auth.Logout(r.Context(), ck.Value); err != nil {
+		if err := s.Auth.Logout(r.Context(), c.P, ck.Value); err != nil {
 			return err
 		}
 	}

@@ -164,8 +164,8 @@ func (s *Server) api(h handler) http.Handler {
 		var c *reqCtx
 		var err error
 		if authz := r.Header.Get("Authorization"); authz != "" {
-			token, ok := strings.CutPrefix(authz, "Bearer ")
-			if !ok {
+			scheme, token, ok := strings.Cut(authz, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
 				s.writeError(w, r, apperr.E(apperr.Unauthorized, "", "auth.token.invalid"))
 				return
 			}
