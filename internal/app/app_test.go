@@ -204,7 +204,7 @@ func startServe(t *testing.T, args ...string) (string, context.CancelFunc, chan 
 
 // On SIGTERM, serve finishes the request in flight before it exits.
 func TestGracefulShutdownFinishesRequests(t *testing.T) {
-	base, stop, done := startServe(t, "--demo")
+	base, stop, done := startServe(t, "--demo", "--demo-scale", "small")
 	// A request whose body is still arriving when the signal comes.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
@@ -238,7 +238,7 @@ func TestGracefulShutdownFinishesRequests(t *testing.T) {
 }
 
 func TestServeDemoAndOperations(t *testing.T) {
-	base, stop, done := startServe(t, "--demo")
+	base, stop, done := startServe(t, "--demo", "--demo-scale", "small")
 	defer func() { stop(); <-done }()
 	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"ready"`, "/metrics": "go_goroutines"} {
 		resp, err := http.Get(base + path)
