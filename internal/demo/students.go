@@ -321,8 +321,11 @@ func (g *studentGen) generate(ctx context.Context, db *store.DB, rng *rand.Rand,
 				}
 				enrolled := time.Date(year, 9, 1+rng.IntN(10), 0, 0, 0, 0, time.UTC)
 				st := g.person(s, tr, mode, enrolled)
-				if st.LeftDate != "" && st.LeftDate < firstYearShown {
-					continue // gone before the years the demo shows
+				if st.LeftDate != "" && (st.LeftDate < firstYearShown || s.ProvinceCode != refdata.ShandongCode) {
+					// Gone before the years the demo shows; outside Shandong the
+					// national demo keeps only the students in school now, so
+					// its four million fit in minutes.
+					continue
 				}
 				if err := g.sink.add(st); err != nil {
 					return StudentSummary{}, err
