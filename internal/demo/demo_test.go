@@ -273,5 +273,19 @@ func TestComparisonFindsPlantedAnomalies(t *testing.T) {
 				t.Errorf("%s: found %d of %d planted", kind, found, len(planted))
 			}
 		}
+		// A city's own run must not clear pairs that span two cities.
+		for _, city := range []string{"370100", "370200", "370700", "371000"} {
+			if _, err := c.Run(ctx, auth.Principal{Name: "city", Role: auth.RoleCity, ScopeCode: city}, student.CompareOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		open, _, err := db.FindFindings(ctx, student.FindingFilter{Scope: auth.Scope{Kind: auth.ScopeAll}, Kind: student.FindNearDuplicate,
+			State: student.FindingOpen, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(open) != run.ByKind[student.FindNearDuplicate] {
+			t.Errorf("after the cities' runs %d near-duplicate findings are open, want %d", len(open), run.ByKind[student.FindNearDuplicate])
+		}
 	})
 }

@@ -25,20 +25,34 @@ func activeWhere(scope auth.Scope) *where {
 	return w
 }
 
-// NearDuplicates finds active people in scope who share name, sex and birth
-// date under different document numbers: one finding per group.
+// NearDuplicates finds active people who share name, sex and birth date
+// under different document numbers, searching the whole registry so that a
+// pair across two cities is found whichever city runs the comparison; a
+// group is reported when any member is in scope, and it belongs to the
+// school of its first-registered member.
 func (db *DB) NearDuplicates(ctx context.Context, scope auth.Scope) ([]student.Finding, error) {
-	w := activeWhere(scope)
 	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.school_code, s.city_code, s.name, s.sex, s.birth_date FROM students s
-		WHERE (s.name, s.sex, s.birth_date) IN (SELECT s.name, s.sex, s.birth_date FROM students s`+w.String()+`
-			GROUP BY s.name, s.sex, s.birth_date HAVING COUNT(DISTINCT s.id_blind) > 1)
-		AND `+strings.Join(w.conds, " AND ")+` ORDER BY s.name, s.sex, s.birth_date, s.id`, w.args...)
+		WHERE s.active AND (s.name, s.sex, s.birth_date) IN (SELECT name, sex, birth_date FROM students WHERE active
+			GROUP BY name, sex, birth_date HAVING COUNT(DISTINCT id_blind) > 1)
+		ORDER BY s.name, s.sex, s.birth_date, s.id`)
 	if err != nil {
 		return nil, apperr.Internalf("store: near duplicates: %w", err)
 	}
 	defer rows.Close()
+	inScope := func(school, city string) bool {
+		switch scope.Kind {
+		case auth.ScopeAll:
+			return true
+		case auth.ScopeCity:
+			return city == scope.Code
+		case auth.ScopeSchool:
+			return school == scope.Code
+		}
+		return false
+	}
 	var out []student.Finding
 	var prevKey string
+	visible := false
 	for rows.Next() {
 		var id int64
 		var school, city, name, sex, birth string
@@ -48,12 +62,19 @@ func (db *DB) NearDuplicates(ctx context.Context, scope auth.Scope) ([]student.F
 		sum := sha256.Sum256([]byte(name + "|" + sex + "|" + birth))
 		key := hex.EncodeToString(sum[:12])
 		if key != prevKey {
+			if len(out) > 0 && !visible {
+				out = out[:len(out)-1]
+			}
 			out = append(out, student.Finding{Kind: student.FindNearDuplicate, Key: key, SchoolCode: school, CityCode: city})
-			prevKey = key
+			prevKey, visible = key, false
 		}
+		visible = visible || inScope(school, city)
 		f := &out[len(out)-1]
 		f.StudentIDs = append(f.StudentIDs, id)
 		f.Detail = fmt.Sprintf("%d 条在籍学籍的姓名、性别、出生日期（%s）相同，证件号码不同", len(f.StudentIDs), birth)
+	}
+	if len(out) > 0 && !visible {
+		out = out[:len(out)-1]
 	}
 	return out, rows.Err()
 }

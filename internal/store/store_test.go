@@ -316,3 +316,33 @@ func TestBackupSQLite(t *testing.T) {
 		t.Fatalf("backup audit: %v %v", p, err)
 	}
 }
+
+// The shared rate limit holds under concurrency on both engines.
+func TestAllowRateConcurrent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := storetest.Open(t, dsn)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		allowed := 0
+		for range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := db.AllowRate(ctx, "k", 10, time.Minute, time.Now())
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					allowed++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if allowed != 10 {
+			t.Fatalf("%d of 40 concurrent requests allowed, limit 10", allowed)
+		}
+	})
+}

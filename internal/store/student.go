@@ -245,6 +245,11 @@ func (db *DB) FindHolderRecords(ctx context.Context, blind, name string) ([]stud
 func (db *DB) AllowRate(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error) {
 	allowed := false
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// Upserting the key's row locks it on PostgreSQL, so concurrent
+		// requests for one key count one after another (SQLite has one writer).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rate_keys (key) VALUES ($1) ON CONFLICT (key) DO UPDATE SET key = excluded.key`, key); err != nil {
+			return apperr.Internalf("store: rate lock: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM rate_events WHERE key = $1 AND at < $2`, key, micros(now.Add(-window))); err != nil {
 			return apperr.Internalf("store: rate prune: %w", err)
 		}
