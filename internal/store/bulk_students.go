@@ -99,7 +99,7 @@ var bulkIndexes = []struct{ name, create string }{
 	{"students_blind", "CREATE INDEX students_blind ON students (id_blind)"},
 	{"students_school", "CREATE INDEX students_school ON students (school_code, id)"},
 	{"students_city", "CREATE INDEX students_city ON students (city_code, id)"},
-	{"students_name", "CREATE INDEX students_name ON students (name)"},
+	{"students_name", "CREATE INDEX students_name ON students (name, id)"},
 	{"students_person", "CREATE INDEX students_person ON students (name, sex, birth_date, id_blind) WHERE active"},
 	{"students_status", "CREATE INDEX students_status ON students (status, id)"},
 }

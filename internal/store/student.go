@@ -169,27 +169,33 @@ func studentWhere(f student.Filter) *where {
 		if q[0] == 'Q' || q[0] == 'F' {
 			w.add("(s.student_no = " + w.arg(strings.ToUpper(q)) + " OR s.name = " + w.arg(q) + ")")
 		} else {
-			w.add("s.name LIKE " + w.arg(strings.TrimPrefix(likeArg(q), "%")) + ` ESCAPE '\'`)
+			// The range lets the name index narrow the search; LIKE keeps
+			// the match exact whatever the collation.
+			w.add("s.name >= " + w.arg(q) + " AND s.name < " + w.arg(q+"\U0010FFFF") +
+				" AND s.name LIKE " + w.arg(strings.TrimPrefix(likeArg(q), "%")) + ` ESCAPE '\'`)
 		}
 	}
 	return w
 }
 
 // CountCap bounds how far a list's total is counted exactly; beyond it the
-// total is reported as the cap, so one page never scans millions of rows.
-const CountCap = 100000
+// total is reported as the cap ("10000+"), so one page never counts
+// millions of rows.
+const CountCap = 10000
 
-// FindStudents returns one page ordered by id, and the total (capped).
+// FindStudents returns one page, newest registration first, and the total
+// (capped at CountCap). Newest first is what registrars look at, and it
+// finds active students, who are the recent ones, without scanning history.
 func (db *DB) FindStudents(ctx context.Context, f student.Filter) ([]*student.Student, int, error) {
 	w := studentWhere(f)
 	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM students s`+w.String()+` LIMIT `+fmt.Sprint(CountCap)+`) capped`, w.args...).Scan(&total); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM students s`+w.String()+` ORDER BY s.id DESC LIMIT `+fmt.Sprint(CountCap)+`) capped`, w.args...).Scan(&total); err != nil {
 		return nil, 0, apperr.Internalf("store: count students: %w", err)
 	}
 	if f.After > 0 {
-		w.add("s.id > " + w.arg(f.After))
+		w.add("s.id < " + w.arg(f.After))
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+studentColumns+studentFrom+w.String()+` ORDER BY s.id LIMIT `+w.arg(f.Limit), w.args...)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+studentColumns+studentFrom+w.String()+` ORDER BY s.id DESC LIMIT `+w.arg(f.Limit), w.args...)
 	if err != nil {
 		return nil, 0, apperr.Internalf("store: find students: %w", err)
 	}

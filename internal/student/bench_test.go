@@ -92,7 +92,8 @@ func BenchmarkStudentList(b *testing.B) {
 		{Status: "active", Limit: 50},
 		{CityCode: "370200", ClassLevel: "高级工班", Status: "active", Limit: 50},
 		{SchoolCode: "3701001", Year: 2024, Limit: 50},
-		{Query: "王", Limit: 50},
+		{Query: "王伟", Limit: 50},
+		{Limit: 50},
 	}
 	b.ResetTimer()
 	for i := range b.N {

@@ -25,7 +25,7 @@ type Filter struct {
 	Status     string // a status, or "active"
 	Year       int    // enrollment year
 	Query      string // name prefix or student number
-	After      int64  // keyset cursor: ids greater than this
+	After      int64  // keyset cursor: ids below this (lists run newest first)
 	Limit      int
 }
 
