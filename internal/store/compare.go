@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -79,66 +78,23 @@ func (db *DB) NearDuplicates(ctx context.Context, scope auth.Scope) ([]student.F
 	return out, rows.Err()
 }
 
-// perStudent runs a query of active students and makes one finding each.
-func (db *DB) perStudent(ctx context.Context, kind, cond string, arg any, scope auth.Scope, detail func(extra string) string) ([]student.Finding, error) {
-	w := activeWhere(scope)
-	w.add(fmt.Sprintf(cond, w.arg(arg)))
-	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.school_code, s.city_code, s.expected_graduation FROM students s`+w.String()+` ORDER BY s.id`, w.args...)
-	if err != nil {
-		return nil, apperr.Internalf("store: %s: %w", kind, err)
-	}
-	defer rows.Close()
-	var out []student.Finding
-	for rows.Next() {
-		f := student.Finding{Kind: kind}
-		var id int64
-		var extra string
-		if err := rows.Scan(&id, &f.SchoolCode, &f.CityCode, &extra); err != nil {
-			return nil, apperr.Internalf("store: %s: %w", kind, err)
-		}
-		f.StudentIDs, f.Key, f.Detail = []int64{id}, strconv.FormatInt(id, 10), detail(extra)
-		out = append(out, f)
-	}
-	return out, rows.Err()
-}
-
-// Overdue finds active students whose expected graduation (YYYY-MM) is
-// before the given month.
-func (db *DB) Overdue(ctx context.Context, scope auth.Scope, before string) ([]student.Finding, error) {
-	return db.perStudent(ctx, student.FindOverdue, "s.expected_graduation < %s", before, scope, func(grad string) string {
-		return "应于 " + grad + " 毕业，至今仍在籍"
-	})
-}
-
-// Ghosts finds active students with no activity since the given time.
-func (db *DB) Ghosts(ctx context.Context, scope auth.Scope, inactiveSince time.Time) ([]student.Finding, error) {
-	return db.perStudent(ctx, student.FindGhost, "s.last_activity_at < %s", micros(inactiveSince), scope, func(string) string {
-		return "自 " + inactiveSince.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02") + " 以来没有任何注册、异动或其他记录"
-	})
-}
-
-// OverCapacity finds schools whose active students exceed their approved
-// size by more than tolerance.
-func (db *DB) OverCapacity(ctx context.Context, scope auth.Scope, tolerance float64) ([]student.Finding, error) {
+// SchoolCapacities returns the approved size of the schools in scope.
+func (db *DB) SchoolCapacities(ctx context.Context, scope auth.Scope) (map[string]student.SchoolCapacity, error) {
 	w := &where{}
-	applyScope(w, scope, cols("sc.city_code"), cols("sc.code"))
-	w.add("sc.capacity > 0")
-	rows, err := db.read.QueryContext(ctx, `SELECT sc.code, sc.city_code, sc.capacity, COUNT(*) FROM schools sc
-		JOIN students s ON s.school_code = sc.code AND s.active`+w.String()+`
-		GROUP BY sc.code, sc.city_code, sc.capacity HAVING COUNT(*) > sc.capacity * `+w.arg(1+tolerance)+` ORDER BY sc.code`, w.args...)
+	applyScope(w, scope, cols("city_code"), cols("code"))
+	rows, err := db.read.QueryContext(ctx, `SELECT code, city_code, capacity FROM schools`+w.String(), w.args...)
 	if err != nil {
-		return nil, apperr.Internalf("store: over capacity: %w", err)
+		return nil, apperr.Internalf("store: capacities: %w", err)
 	}
 	defer rows.Close()
-	var out []student.Finding
+	out := map[string]student.SchoolCapacity{}
 	for rows.Next() {
-		f := student.Finding{Kind: student.FindOverCapacity}
-		var capacity, n int
-		if err := rows.Scan(&f.SchoolCode, &f.CityCode, &capacity, &n); err != nil {
-			return nil, apperr.Internalf("store: over capacity: %w", err)
+		var code string
+		var c student.SchoolCapacity
+		if err := rows.Scan(&code, &c.CityCode, &c.Capacity); err != nil {
+			return nil, apperr.Internalf("store: capacities: %w", err)
 		}
-		f.Key, f.Detail = f.SchoolCode, fmt.Sprintf("在籍 %d 人，核定办学规模 %d 人，超出 %.0f%%", n, capacity, float64(n-capacity)*100/float64(capacity))
-		out = append(out, f)
+		out[code] = c
 	}
 	return out, rows.Err()
 }
@@ -147,16 +103,19 @@ func (db *DB) OverCapacity(ctx context.Context, scope auth.Scope, tolerance floa
 func (db *DB) EachActive(ctx context.Context, scope auth.Scope, fn func(student.CompareCandidate) error) error {
 	w := activeWhere(scope)
 	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.school_code, s.city_code, s.id_type, s.id_sealed, s.sex, s.birth_date,
-		s.study_mode, s.entry_point, s.enrollment_date FROM students s`+w.String(), w.args...)
+		s.study_mode, s.entry_point, s.enrollment_date, s.expected_graduation, s.last_activity_at FROM students s`+w.String(), w.args...)
 	if err != nil {
 		return apperr.Internalf("store: active students: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var c student.CompareCandidate
-		if err := rows.Scan(&c.ID, &c.SchoolCode, &c.CityCode, &c.IDType, &c.IDSealed, &c.Sex, &c.BirthDate, &c.StudyMode, &c.EntryPoint, &c.EnrollmentDate); err != nil {
+		var last int64
+		if err := rows.Scan(&c.ID, &c.SchoolCode, &c.CityCode, &c.IDType, &c.IDSealed, &c.Sex, &c.BirthDate, &c.StudyMode, &c.EntryPoint,
+			&c.EnrollmentDate, &c.ExpectedGraduation, &last); err != nil {
 			return apperr.Internalf("store: active students: %w", err)
 		}
+		c.LastActivity = fromMicros(last)
 		if err := fn(c); err != nil {
 			return err
 		}

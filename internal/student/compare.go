@@ -2,6 +2,7 @@ package student
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -91,24 +92,24 @@ func AgeRange(mode, entry string) (lo, hi int) {
 
 // CompareCandidate is an active student as the comparison reads it.
 type CompareCandidate struct {
-	ID             int64
-	SchoolCode     string
-	CityCode       string
-	IDType         string
-	IDSealed       []byte
-	Sex            string
-	BirthDate      string
-	StudyMode      string
-	EntryPoint     string
-	EnrollmentDate string
+	ID                 int64
+	SchoolCode         string
+	CityCode           string
+	IDType             string
+	IDSealed           []byte
+	Sex                string
+	BirthDate          string
+	StudyMode          string
+	EntryPoint         string
+	EnrollmentDate     string
+	ExpectedGraduation string
+	LastActivity       time.Time
 }
 
 // CompareStore is what the comparison needs from storage.
 type CompareStore interface {
 	NearDuplicates(ctx context.Context, scope auth.Scope) ([]Finding, error)
-	Overdue(ctx context.Context, scope auth.Scope, before string) ([]Finding, error)
-	OverCapacity(ctx context.Context, scope auth.Scope, tolerance float64) ([]Finding, error)
-	Ghosts(ctx context.Context, scope auth.Scope, inactiveSince time.Time) ([]Finding, error)
+	SchoolCapacities(ctx context.Context, scope auth.Scope) (map[string]SchoolCapacity, error)
 	EachActive(ctx context.Context, scope auth.Scope, fn func(CompareCandidate) error) error
 	SaveFindings(ctx context.Context, scope auth.Scope, kinds []string, found []Finding, now time.Time, e audit.Entry) (int, error)
 	FindFindings(ctx context.Context, f FindingFilter) ([]Finding, int, error)
@@ -131,6 +132,12 @@ type Comparison struct {
 		Open(sealed, aad []byte) ([]byte, error)
 	}
 	Now func() time.Time
+}
+
+// SchoolCapacity is a school's approved size (0: not set).
+type SchoolCapacity struct {
+	CityCode string
+	Capacity int
 }
 
 // Summary counts a run's findings by kind.
@@ -166,24 +173,39 @@ func (c *Comparison) run(ctx context.Context, scope auth.Scope, actor string, op
 	if err := add(c.Store.NearDuplicates(ctx, scope)); err != nil {
 		return Summary{}, err
 	}
+	// One pass over the active students finds what each record shows on
+	// its own and counts each school's students.
 	overdueBefore := today.AddDate(0, -opts.OverdueMonths, 0).Format("2006-01")
-	if err := add(c.Store.Overdue(ctx, scope, overdueBefore)); err != nil {
-		return Summary{}, err
-	}
-	if err := add(c.Store.OverCapacity(ctx, scope, opts.CapacityTolerance)); err != nil {
-		return Summary{}, err
-	}
-	if err := add(c.Store.Ghosts(ctx, scope, start.AddDate(0, 0, -opts.GhostDays))); err != nil {
-		return Summary{}, err
-	}
+	inactiveSince := start.AddDate(0, 0, -opts.GhostDays)
+	active := map[string]int{}
 	err := c.Store.EachActive(ctx, scope, func(st CompareCandidate) error {
+		active[st.SchoolCode]++
 		if f, ok := c.checkPerson(st, today); ok {
 			found = append(found, f)
+		}
+		one := Finding{SchoolCode: st.SchoolCode, CityCode: st.CityCode, StudentIDs: []int64{st.ID}, Key: itoa64(st.ID)}
+		if st.ExpectedGraduation < overdueBefore {
+			one.Kind, one.Detail = FindOverdue, "应于 "+st.ExpectedGraduation+" 毕业，至今仍在籍"
+			found = append(found, one)
+		}
+		if st.LastActivity.Before(inactiveSince) {
+			one.Kind, one.Detail = FindGhost, "自 "+inactiveSince.In(shanghai).Format("2006-01-02")+" 以来没有任何注册、异动或其他记录"
+			found = append(found, one)
 		}
 		return nil
 	})
 	if err != nil {
 		return Summary{}, err
+	}
+	capacities, err := c.Store.SchoolCapacities(ctx, scope)
+	if err != nil {
+		return Summary{}, err
+	}
+	for code, sc := range capacities {
+		if n := active[code]; sc.Capacity > 0 && float64(n) > float64(sc.Capacity)*(1+opts.CapacityTolerance) {
+			found = append(found, Finding{Kind: FindOverCapacity, Key: code, SchoolCode: code, CityCode: sc.CityCode,
+				Detail: fmt.Sprintf("在籍 %d 人，核定办学规模 %d 人，超出 %.0f%%", n, sc.Capacity, float64(n-sc.Capacity)*100/float64(sc.Capacity))})
+		}
 	}
 	sum := Summary{ByKind: map[string]int{}}
 	for _, f := range found {
