@@ -13,17 +13,20 @@ import (
 	"github.com/gongjiang/gongjiang/internal/student"
 )
 
-const changeColumns = `c.id, c.student_id, s.student_no, s.name, c.school_code, c.city_code, c.target_school_code, c.target_city_code,
+const changeColumns = `c.id, c.student_id, s.student_no, s.name, c.school_code, sc.name, c.city_code, c.target_school_code,
+	COALESCE(tc.name, ''), c.target_city_code,
 	c.type, c.reason, c.effective_date, c.changes, c.new_id_sealed, c.new_id_blind, c.state, c.needs, c.approvals,
 	c.proposed_by, c.proposed_at, c.decided_by, c.decided_at, c.decision_note, c.applied_at, c.failure, c.version`
 
-const changeFrom = ` FROM change_requests c JOIN students s ON s.id = c.student_id`
+const changeFrom = ` FROM change_requests c JOIN students s ON s.id = c.student_id JOIN schools sc ON sc.code = c.school_code
+	LEFT JOIN schools tc ON tc.code = c.target_school_code`
 
 func scanChange(row interface{ Scan(...any) error }) (*student.ChangeRequest, error) {
 	var r student.ChangeRequest
 	var changes, needs, approvals string
 	var proposed, decided, applied int64
-	err := row.Scan(&r.ID, &r.StudentID, &r.StudentNo, &r.StudentName, &r.SchoolCode, &r.CityCode, &r.TargetSchoolCode, &r.TargetCityCode,
+	err := row.Scan(&r.ID, &r.StudentID, &r.StudentNo, &r.StudentName, &r.SchoolCode, &r.SchoolName, &r.CityCode, &r.TargetSchoolCode,
+		&r.TargetSchoolName, &r.TargetCityCode,
 		&r.Type, &r.Reason, &r.EffectiveDate, &changes, &r.NewIDSealed, &r.NewIDBlind, &r.State, &needs, &approvals,
 		&r.ProposedBy, &proposed, &r.DecidedBy, &decided, &r.DecisionNote, &applied, &r.Failure, &r.Version)
 	if err != nil {

@@ -113,8 +113,10 @@ type ChangeRequest struct {
 	StudentNo        string            `json:"student_no"`
 	StudentName      string            `json:"student_name"`
 	SchoolCode       string            `json:"school_code"`
+	SchoolName       string            `json:"school_name"`
 	CityCode         string            `json:"city_code"`
 	TargetSchoolCode string            `json:"target_school_code,omitempty"`
+	TargetSchoolName string            `json:"target_school_name,omitempty"`
 	TargetCityCode   string            `json:"target_city_code,omitempty"`
 	Type             string            `json:"type"`
 	Reason           string            `json:"reason"`
