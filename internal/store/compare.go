@@ -99,9 +99,21 @@ func (db *DB) SchoolCapacities(ctx context.Context, scope auth.Scope) (map[strin
 	return out, rows.Err()
 }
 
-// EachActive streams the active students in scope.
-func (db *DB) EachActive(ctx context.Context, scope auth.Scope, fn func(student.CompareCandidate) error) error {
+// StudentIDRange returns the smallest and largest student id (0, 0 when
+// there are none), for splitting a scan.
+func (db *DB) StudentIDRange(ctx context.Context) (int64, int64, error) {
+	var lo, hi sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(id), MAX(id) FROM students`).Scan(&lo, &hi); err != nil {
+		return 0, 0, apperr.Internalf("store: student ids: %w", err)
+	}
+	return lo.Int64, hi.Int64, nil
+}
+
+// EachActive streams the active students in scope with ids in [fromID, toID].
+func (db *DB) EachActive(ctx context.Context, scope auth.Scope, fromID, toID int64, fn func(student.CompareCandidate) error) error {
 	w := activeWhere(scope)
+	w.add("s.id >= " + w.arg(fromID))
+	w.add("s.id <= " + w.arg(toID))
 	rows, err := db.read.QueryContext(ctx, `SELECT s.id, s.school_code, s.city_code, s.id_type, s.id_sealed, s.sex, s.birth_date,
 		s.study_mode, s.entry_point, s.enrollment_date, s.expected_graduation, s.last_activity_at FROM students s`+w.String(), w.args...)
 	if err != nil {

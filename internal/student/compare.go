@@ -3,8 +3,10 @@ package student
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -110,7 +112,8 @@ type CompareCandidate struct {
 type CompareStore interface {
 	NearDuplicates(ctx context.Context, scope auth.Scope) ([]Finding, error)
 	SchoolCapacities(ctx context.Context, scope auth.Scope) (map[string]SchoolCapacity, error)
-	EachActive(ctx context.Context, scope auth.Scope, fn func(CompareCandidate) error) error
+	StudentIDRange(ctx context.Context) (lo, hi int64, err error)
+	EachActive(ctx context.Context, scope auth.Scope, fromID, toID int64, fn func(CompareCandidate) error) error
 	SaveFindings(ctx context.Context, scope auth.Scope, kinds []string, found []Finding, now time.Time, e audit.Entry) (int, error)
 	FindFindings(ctx context.Context, f FindingFilter) ([]Finding, int, error)
 	ResolveFinding(ctx context.Context, scope auth.Scope, id int64, by, note string, now time.Time, e audit.Entry) (*Finding, error)
@@ -165,37 +168,71 @@ func (c *Comparison) run(ctx context.Context, scope auth.Scope, actor string, op
 	start := c.Now()
 	opts.defaults()
 	today := start.In(shanghai)
-	var found []Finding
-	add := func(f []Finding, err error) error {
-		found = append(found, f...)
-		return err
-	}
-	if err := add(c.Store.NearDuplicates(ctx, scope)); err != nil {
+	// Near-duplicates (one query) and the pass over the active students
+	// (split by id range, one part per core) run at the same time, each on
+	// its own read connection.
+	var near []Finding
+	var nearErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		near, nearErr = c.Store.NearDuplicates(ctx, scope)
+	}()
+	lo, hi, err := c.Store.StudentIDRange(ctx)
+	if err != nil {
+		wg.Wait()
 		return Summary{}, err
 	}
-	// One pass over the active students finds what each record shows on
-	// its own and counts each school's students.
+	parts := max(1, min(runtime.NumCPU(), 4))
+	type partResult struct {
+		found  []Finding
+		active map[string]int
+		err    error
+	}
+	results := make([]partResult, parts)
 	overdueBefore := today.AddDate(0, -opts.OverdueMonths, 0).Format("2006-01")
 	inactiveSince := start.AddDate(0, 0, -opts.GhostDays)
+	span := (hi-lo)/int64(parts) + 1
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &results[i]
+			r.active = map[string]int{}
+			from, to := lo+int64(i)*span, lo+int64(i+1)*span-1
+			r.err = c.Store.EachActive(ctx, scope, from, to, func(st CompareCandidate) error {
+				r.active[st.SchoolCode]++
+				if f, ok := c.checkPerson(st, today); ok {
+					r.found = append(r.found, f)
+				}
+				one := Finding{SchoolCode: st.SchoolCode, CityCode: st.CityCode, StudentIDs: []int64{st.ID}, Key: itoa64(st.ID)}
+				if st.ExpectedGraduation < overdueBefore {
+					one.Kind, one.Detail = FindOverdue, "应于 "+st.ExpectedGraduation+" 毕业，至今仍在籍"
+					r.found = append(r.found, one)
+				}
+				if st.LastActivity.Before(inactiveSince) {
+					one.Kind, one.Detail = FindGhost, "自 "+inactiveSince.In(shanghai).Format("2006-01-02")+" 以来没有任何注册、异动或其他记录"
+					r.found = append(r.found, one)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	if nearErr != nil {
+		return Summary{}, nearErr
+	}
+	found := near
 	active := map[string]int{}
-	err := c.Store.EachActive(ctx, scope, func(st CompareCandidate) error {
-		active[st.SchoolCode]++
-		if f, ok := c.checkPerson(st, today); ok {
-			found = append(found, f)
+	for _, r := range results {
+		if r.err != nil {
+			return Summary{}, r.err
 		}
-		one := Finding{SchoolCode: st.SchoolCode, CityCode: st.CityCode, StudentIDs: []int64{st.ID}, Key: itoa64(st.ID)}
-		if st.ExpectedGraduation < overdueBefore {
-			one.Kind, one.Detail = FindOverdue, "应于 "+st.ExpectedGraduation+" 毕业，至今仍在籍"
-			found = append(found, one)
+		found = append(found, r.found...)
+		for k, v := range r.active {
+			active[k] += v
 		}
-		if st.LastActivity.Before(inactiveSince) {
-			one.Kind, one.Detail = FindGhost, "自 "+inactiveSince.In(shanghai).Format("2006-01-02")+" 以来没有任何注册、异动或其他记录"
-			found = append(found, one)
-		}
-		return nil
-	})
-	if err != nil {
-		return Summary{}, err
 	}
 	capacities, err := c.Store.SchoolCapacities(ctx, scope)
 	if err != nil {
