@@ -319,7 +319,7 @@ func TestRegistrationDuplicateAndSuspension(t *testing.T) {
 	if listed == nil {
 		t.Fatalf("city-%s's /changes does not list %s", jinanCode, changePath)
 	}
-	if listed[1] != name+"（"+studentNo+"）" || listed[2] != "休学" || listed[3] != jinanSchool || listed[5] != "待审核" || listed[6] != "市级（"+jinanName+"）" || listed[7] != demo.SchoolUser(jinanSchool) {
+	if listed[1] != name+"（"+studentNo+"）" || listed[2] != "休学" || listed[3] != schoolName || listed[5] != "待审核" || listed[6] != "市级（"+jinanName+"）" || listed[7] != demo.SchoolUser(jinanSchool) {
 		t.Errorf("the city's list shows the request as %q", listed)
 	}
 	if resp := city.submit(chromedp.Click(link)); resp.Status != 200 {
