@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,10 @@ type DB struct {
 
 	writeStmts, readStmts stmtCache
 	warmed                atomic.Bool
+
+	majorsMu sync.Mutex
+	majors   map[string]bool
+	majorsAt time.Time
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.

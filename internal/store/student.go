@@ -35,13 +35,23 @@ func scanStudent(row interface{ Scan(...any) error }) (*student.Student, error) 
 	return &st, nil
 }
 
-// MajorExists reports whether name is in the major catalogue.
+// MajorExists reports whether name is in the major catalogue. The
+// catalogue is small and rarely edited, so it is read at most once a minute.
 func (db *DB) MajorExists(ctx context.Context, name string) (bool, error) {
-	var n int
-	if err := db.readQueryRow(ctx, `SELECT COUNT(*) FROM majors WHERE name = $1`, name).Scan(&n); err != nil {
-		return false, apperr.Internalf("store: major exists: %w", err)
+	db.majorsMu.Lock()
+	defer db.majorsMu.Unlock()
+	if db.majors == nil || time.Since(db.majorsAt) > time.Minute {
+		names, err := db.Majors(ctx)
+		if err != nil {
+			return false, err
+		}
+		db.majors = make(map[string]bool, len(names))
+		for _, n := range names {
+			db.majors[n] = true
+		}
+		db.majorsAt = time.Now()
 	}
-	return n > 0, nil
+	return db.majors[name], nil
 }
 
 // Majors lists the catalogue's names.
