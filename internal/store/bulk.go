@@ -14,7 +14,7 @@ import (
 
 // bulkRows is how many rows one multi-row INSERT carries: well under
 // SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
-const bulkRows = 500
+const bulkRows = 1000
 
 // insertRows inserts rows (each len(cols) values) into table in batches.
 // SQLite gets anonymous ? placeholders: it treats $N as a named parameter
