@@ -52,6 +52,10 @@ type DB struct {
 	writeStmts, readStmts stmtCache
 	warmed                atomic.Bool
 
+	regOnce sync.Once
+	regs    chan *registration
+	regDone chan struct{}
+
 	majorsMu sync.Mutex
 	majors   map[string]bool
 	majorsAt time.Time
@@ -128,8 +132,13 @@ func sqliteDSN(path string, role sqliteRole) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Close closes the pools.
+// Close closes the pools. Registrations still queued are written first.
 func (db *DB) Close() error {
+	db.regOnce.Do(func() {}) // no writer starts after Close
+	if db.regs != nil {
+		close(db.regs)
+		<-db.regDone
+	}
 	db.writeStmts.close()
 	db.readStmts.close()
 	err := db.write.Close()

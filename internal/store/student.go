@@ -113,33 +113,129 @@ func (db *DB) duplicateRegistration(ctx context.Context, blind string) error {
 
 // CreateStudent registers s, numbering it in its registry. A person already
 // active anywhere is refused by the database's unique index, which holds
-// under concurrency on both engines.
+// under concurrency on both engines. Registrations arriving together are
+// committed together (see registrationWriter).
 func (db *DB) CreateStudent(ctx context.Context, s *student.Student, e audit.Entry) error {
+	req := &registration{ctx: ctx, s: s, e: e, done: make(chan error, 1)}
+	db.regOnce.Do(func() {
+		db.regs, db.regDone = make(chan *registration, maxRegBatch), make(chan struct{})
+		go db.registrationWriter()
+	})
+	select {
+	case db.regs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the registration is written or refused; wait for which.
+	if err := <-req.done; !errors.Is(err, errDuplicate) {
+		return err
+	}
+	return db.duplicateRegistration(ctx, s.IDBlind)
+}
+
+// registration is a queued CreateStudent.
+type registration struct {
+	ctx  context.Context
+	s    *student.Student
+	e    audit.Entry
+	done chan error
+}
+
+// maxRegBatch bounds how many registrations share one transaction.
+const maxRegBatch = 64
+
+// registrationWriter commits registrations in groups: whatever has queued
+// while the previous transaction ran goes into the next one, each in its
+// own savepoint (a refused duplicate rolls back only itself), with one
+// audit append and one signed head for the group. A lone registration is a
+// group of one, so nothing waits for company.
+func (db *DB) registrationWriter() {
+	defer close(db.regDone)
+	for first := range db.regs {
+		batch := []*registration{first}
+	drain:
+		for len(batch) < maxRegBatch {
+			select {
+			case r, ok := <-db.regs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		db.writeRegistrations(batch)
+	}
+}
+
+func (db *DB) writeRegistrations(batch []*registration) {
+	results := make([]error, len(batch))
+	ctx := context.WithoutCancel(batch[0].ctx)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var entries []audit.Entry
+		if len(batch) == 1 { // alone: no savepoint needed, a duplicate just rolls back
+			no, err := db.insertStudent(ctx, tx, batch[0].s)
+			if err != nil {
+				return err
+			}
+			batch[0].s.StudentNo, batch[0].e.EntityID = no, no
+			return db.appendAudit(ctx, tx, batch[0].e)
+		}
+		for i, r := range batch {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT registration"); err != nil {
+				return apperr.Internalf("store: savepoint: %w", err)
+			}
+			no, err := db.insertStudent(ctx, tx, r.s)
+			if errors.Is(err, errDuplicate) {
+				results[i] = errDuplicate
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT registration"); err != nil {
+					return apperr.Internalf("store: savepoint: %w", err)
+				}
+			} else if err != nil {
+				return err
+			} else {
+				r.s.StudentNo = no
+				r.e.EntityID = no
+				entries = append(entries, r.e)
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT registration"); err != nil {
+				return apperr.Internalf("store: savepoint: %w", err)
+			}
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		return db.appendAudit(ctx, tx, entries...)
+	})
+	for i, r := range batch {
+		if err != nil {
+			results[i] = err
+			r.s.StudentNo, r.s.ID = "", 0
+		}
+		r.done <- results[i]
+	}
+}
+
+// insertStudent numbers s in its registry and inserts it.
+func (db *DB) insertStudent(ctx context.Context, tx *sql.Tx, s *student.Student) (string, error) {
 	year := 0
 	fmt.Sscanf(s.EnrollmentDate, "%4d", &year)
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		no, err := db.nextStudentNo(ctx, tx, s.SchoolCode, s.StudyMode, year)
-		if err != nil {
-			return err
-		}
-		err = db.txQueryRow(ctx, tx, qStudentInsert,
-			no, s.SchoolCode, s.CityCode, s.Name, s.IDType, s.IDSealed, s.IDBlind, s.IDMasked, s.Sex, s.BirthDate, s.Ethnicity, s.Major,
-			s.ClassLevel, s.StudyMode, s.EntryPoint, s.EnrollmentDate, s.ExpectedGraduation, s.Status, s.Active(),
-			micros(s.LastActivity), micros(s.CreatedAt), micros(s.UpdatedAt), s.Version).Scan(&s.ID)
-		if isUniqueViolation(err) {
-			return errDuplicate
-		}
-		if err != nil {
-			return apperr.Internalf("store: create student: %w", err)
-		}
-		s.StudentNo = no
-		e.EntityID = no
-		return db.appendAudit(ctx, tx, e)
-	})
-	if errors.Is(err, errDuplicate) {
-		return db.duplicateRegistration(ctx, s.IDBlind)
+	no, err := db.nextStudentNo(ctx, tx, s.SchoolCode, s.StudyMode, year)
+	if err != nil {
+		return "", err
 	}
-	return err
+	err = db.txQueryRow(ctx, tx, qStudentInsert,
+		no, s.SchoolCode, s.CityCode, s.Name, s.IDType, s.IDSealed, s.IDBlind, s.IDMasked, s.Sex, s.BirthDate, s.Ethnicity, s.Major,
+		s.ClassLevel, s.StudyMode, s.EntryPoint, s.EnrollmentDate, s.ExpectedGraduation, s.Status, s.Active(),
+		micros(s.LastActivity), micros(s.CreatedAt), micros(s.UpdatedAt), s.Version).Scan(&s.ID)
+	if isUniqueViolation(err) {
+		return "", errDuplicate
+	}
+	if err != nil {
+		return "", apperr.Internalf("store: create student: %w", err)
+	}
+	return no, nil
 }
 
 // errDuplicate leaves a transaction that hit the one-active rule, so the
