@@ -131,6 +131,9 @@ func generate(ctx context.Context, db *store.DB, protect pii.Protector, scale Sc
 	if err != nil {
 		return sum, err
 	}
+	if sum.Students.Changes, err = seedChanges(ctx, db, protect, g.schools); err != nil {
+		return sum, err
+	}
 	err = db.RecordAudit(ctx, audit.Entry{Actor: "system", Action: "demo.students", Entity: "demo", EntityID: string(scale),
 		Data: map[string]any{"records": sum.Students.Records, "active": sum.Students.Active, "planted": sum.Students.Planted}})
 	sum.Elapsed = time.Since(start)

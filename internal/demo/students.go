@@ -103,6 +103,7 @@ func schoolWeights(rng *rand.Rand, schools []*school.School) []float64 {
 // StudentSummary says what the student generator produced.
 type StudentSummary struct {
 	Records, Active int
+	Changes         int                 // status-change requests filed through the workflow
 	Planted         map[string][]string // planted anomalies per finding kind: student numbers (school codes for over_capacity)
 }
 
