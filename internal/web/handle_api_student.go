@@ -48,16 +48,12 @@ func (s *Server) handleAPIStudentCreate(w http.ResponseWriter, r *http.Request, 
 // handleAPIStudentGet shows the full document number to those who may see
 // it (the reveal is audited), masked to everyone else.
 func (s *Server) handleAPIStudentGet(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.Students.Get(r.Context(), c.P, id)
+	st, err := s.pathStudent(r, c)
 	if err != nil {
 		return err
 	}
 	if student.CanReveal(c.P, st) && r.URL.Query().Get("masked") == "" {
-		if st, err = s.Students.Reveal(r.Context(), c.P, id); err != nil {
+		if st, err = s.Students.Reveal(r.Context(), c.P, st.ID); err != nil {
 			return err
 		}
 	}

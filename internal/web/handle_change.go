@@ -27,11 +27,7 @@ func changeForm(r *http.Request) (student.ChangeInput, error) {
 }
 
 func (s *Server) handleChangeNew(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.Students.Get(r.Context(), c.P, id)
+	st, err := s.pathStudent(r, c)
 	if err != nil {
 		return err
 	}
@@ -62,11 +58,7 @@ func (s *Server) renderChangeForm(w http.ResponseWriter, r *http.Request, c *req
 }
 
 func (s *Server) handleChangeCreate(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.Students.Get(r.Context(), c.P, id)
+	st, err := s.pathStudent(r, c)
 	if err != nil {
 		return err
 	}
@@ -74,7 +66,7 @@ func (s *Server) handleChangeCreate(w http.ResponseWriter, r *http.Request, c *r
 	if err != nil {
 		return err
 	}
-	req, err := s.Students.ProposeChange(r.Context(), c.P, id, in)
+	req, err := s.Students.ProposeChange(r.Context(), c.P, st.ID, in)
 	if err != nil {
 		if apperr.As(err).Code == apperr.Forbidden {
 			return err

@@ -202,12 +202,18 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) handleStudentShow(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+// pathStudent loads the student named by the {id} of the path, if the
+// caller may see it.
+func (s *Server) pathStudent(r *http.Request, c *reqCtx) (*student.Student, error) {
 	id, err := pathID(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	st, err := s.Students.Get(r.Context(), c.P, id)
+	return s.Students.Get(r.Context(), c.P, id)
+}
+
+func (s *Server) handleStudentShow(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	st, err := s.pathStudent(r, c)
 	if err != nil {
 		return err
 	}
