@@ -19,13 +19,9 @@ func (s *Server) handleAPIStudentList(w http.ResponseWriter, r *http.Request, c 
 	if items == nil {
 		items = []*student.Student{}
 	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 50
-	}
 	body := listBody[*student.Student]{Items: items, Total: total}
 	if len(items) > 0 {
-		body.Next = idCursor(items[len(items)-1].ID, len(items), limit)
+		body.Next = idCursor(items[len(items)-1].ID, len(items), f.Limit)
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
@@ -97,9 +93,6 @@ func (s *Server) handleAPIChangeList(w http.ResponseWriter, r *http.Request, c *
 	}
 	if items == nil {
 		items = []*student.ChangeRequest{}
-	}
-	if limit == 0 {
-		limit = 50
 	}
 	body := listBody[*student.ChangeRequest]{Items: items, Total: total}
 	if len(items) == limit {
@@ -178,9 +171,6 @@ func (s *Server) handleAPIFindingList(w http.ResponseWriter, r *http.Request, c 
 	}
 	if items == nil {
 		items = []student.Finding{}
-	}
-	if limit == 0 {
-		limit = 50
 	}
 	body := listBody[student.Finding]{Items: items, Total: total}
 	if len(items) == limit {

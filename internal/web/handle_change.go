@@ -103,9 +103,6 @@ func (s *Server) handleChangeList(w http.ResponseWriter, r *http.Request, c *req
 		return err
 	}
 	d := changeListData{Items: items, Total: total, State: f.State, Type: f.Type, States: student.States, Types: student.ChangeTypeNames(), Label: student.StateLabel}
-	if limit == 0 {
-		limit = 50
-	}
 	if len(items) == limit {
 		q.Set("cursor", encodeCursor(strconv.FormatInt(items[len(items)-1].ID, 10)))
 		q.Set("state", f.State)
@@ -199,9 +196,6 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request, c *reqCtx
 	}
 	d := map[string]any{"Items": items, "Total": total, "Filter": f, "Kinds": student.FindingKinds, "KindLabel": student.FindingLabel,
 		"CanRun": c.P.CanWrite()}
-	if limit == 0 {
-		limit = 50
-	}
 	if len(items) == limit {
 		q.Set("cursor", encodeCursor(strconv.FormatInt(items[len(items)-1].ID, 10)))
 		d["NextURL"] = "/compare?" + q.Encode()

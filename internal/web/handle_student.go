@@ -39,9 +39,9 @@ func studentFilter(q url.Values) (student.Filter, error) {
 	return f, err
 }
 
-// pageParams reads ?limit= and an id cursor.
+// pageParams reads ?limit= (defaultPageSize when absent) and an id cursor.
 func pageParams(q url.Values) (int, int64, error) {
-	limit := 0
+	limit := defaultPageSize
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > student.MaxPageSize {
@@ -105,14 +105,10 @@ func (s *Server) handleStudentList(w http.ResponseWriter, r *http.Request, c *re
 	if err != nil {
 		return err
 	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 50
-	}
 	d := studentListData{Filter: f, Items: items, Total: total, TotalCapped: total >= store.CountCap, Levels: refdata.ClassLevelNames(),
 		Modes: student.Modes, Statuses: student.Statuses, Majors: majors, CanRegister: c.P.CanWrite()}
 	if len(items) > 0 {
-		if next := idCursor(items[len(items)-1].ID, len(items), limit); next != "" {
+		if next := idCursor(items[len(items)-1].ID, len(items), f.Limit); next != "" {
 			q := r.URL.Query()
 			q.Set("cursor", next)
 			d.NextURL = "/students?" + q.Encode()
