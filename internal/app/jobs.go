@@ -5,16 +5,19 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gongjiang/gongjiang/internal/cert"
 	"github.com/gongjiang/gongjiang/internal/student"
 )
 
 // jobs runs the background work of a node: approved status changes whose
-// effective date has come are applied every minute, and the data
+// effective date has come are applied every minute (and graduations that
+// have no certificate yet get one), and the data
 // comparison runs once a night after 02:00 China time. Both are safe to
 // run on several nodes at once: applying is a state transition guarded by
 // versions, and findings are upserted by key.
 type jobs struct {
 	students   *student.Service
+	certs      *cert.Service
 	comparison *student.Comparison
 	logger     *slog.Logger
 	now        func() time.Time
@@ -42,6 +45,11 @@ func (j *jobs) tick(ctx context.Context) {
 		j.logger.Error("apply due changes", "error", err)
 	} else if n > 0 {
 		j.logger.Info("applied due changes", "count", n)
+	}
+	if n, err := j.certs.IssueMissing(ctx); err != nil {
+		j.logger.Error("issue missing certificates", "error", err)
+	} else if n > 0 {
+		j.logger.Info("issued missing certificates", "count", n)
 	}
 	local := j.now().In(shanghai)
 	today := local.Format("2006-01-02")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gongjiang/gongjiang/internal/auth"
+	"github.com/gongjiang/gongjiang/internal/cert"
 	"github.com/gongjiang/gongjiang/internal/demo"
 	"github.com/gongjiang/gongjiang/internal/pii"
 	"github.com/gongjiang/gongjiang/internal/school"
@@ -36,6 +37,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	demoScale := fs.String("demo-scale", "province", "--demo 载入的规模：small、province 或 national")
 	migrate := fs.Bool("migrate", false, "启动前升级数据库结构")
 	logFormat := fs.String("log-format", "text", "日志格式：text 或 json")
+	publicURL := fs.String("public-url", env.Getenv("GONGJIANG_PUBLIC_URL"), "公众访问本系统的地址，写入证书二维码，如 https://gj.example.gov.cn（环境变量 GONGJIANG_PUBLIC_URL；默认取每个请求的地址）")
+	verifyRate := fs.Int("verify-rate", web.DefaultVerifyPerMinute, "每个地址每分钟可查验证书的次数（每个节点分别计）")
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
@@ -59,15 +62,21 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	students := student.NewService(db, protect)
+	certs := cert.NewService(db, protect)
+	students.OnGraduated = func(ctx context.Context, st *student.Student) {
+		if _, err := certs.IssueFor(ctx, st, "system"); err != nil {
+			logger.Error("issue certificate (the job will retry)", "student", st.StudentNo, "error", err)
+		}
+	}
 	comparison := &student.Comparison{Store: db, Protect: protect, Now: time.Now}
 	srv, err := web.New(web.Deps{DB: db, Auth: auth.NewService(db), Schools: school.NewService(db), Students: students,
-		Compare: comparison, Logger: logger, Version: Version})
+		Compare: comparison, Certs: certs, Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate})
 	if err != nil {
 		return err
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
-	bg := &jobs{students: students, comparison: comparison, logger: logger, now: time.Now}
+	bg := &jobs{students: students, certs: certs, comparison: comparison, logger: logger, now: time.Now}
 	bg.lastNight = time.Now().In(shanghai).Format("2006-01-02") // the first nightly run is the next night
 	go bg.run(jobCtx)
 	ln, err := net.Listen("tcp", *addr)
@@ -153,7 +162,7 @@ func loadDemoIfEmpty(ctx context.Context, db *store.DB, protect pii.Protector, s
 }
 
 func printDemoSummary(env Env, sum demo.Summary) {
-	fmt.Fprintf(env.Stdout, "演示数据：%d 所学校（技师学院 %d，高级技工学校 %d，技工学校 %d），%d 个账号，学籍 %d 条（在籍 %d），用时 %.1f 秒\n",
+	fmt.Fprintf(env.Stdout, "演示数据：%d 所学校（技师学院 %d，高级技工学校 %d，技工学校 %d），%d 个账号，学籍 %d 条（在籍 %d），毕业证书 %d 份（已撤销 %d），用时 %.1f 秒\n",
 		sum.Schools, sum.ByType["技师学院"], sum.ByType["高级技工学校"], sum.ByType["技工学校"], sum.Users,
-		sum.Students.Records, sum.Students.Active, sum.Elapsed.Seconds())
+		sum.Students.Records, sum.Students.Active, sum.Students.Certificates, sum.Students.Revoked, sum.Elapsed.Seconds())
 }

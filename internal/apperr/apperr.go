@@ -35,6 +35,10 @@ const (
 	InvalidIDNumber Code = "invalid_id_number"
 	// InvalidTransition: a request is not in a state that allows the action.
 	InvalidTransition Code = "invalid_transition"
+	// InvalidPayload: a certificate's QR payload cannot be read.
+	InvalidPayload Code = "invalid_payload"
+	// InvalidSignature: a certificate's payload is not signed by a published key.
+	InvalidSignature Code = "invalid_signature"
 )
 
 // Error is an application error with a user-facing message.

@@ -104,6 +104,8 @@ func schoolWeights(rng *rand.Rand, schools []*school.School) []float64 {
 type StudentSummary struct {
 	Records, Active int
 	Changes         int                 // status-change requests filed through the workflow
+	Certificates    int                 // graduation certificates issued (CertificatesSince on)
+	Revoked         int                 // of them revoked
 	Planted         map[string][]string // planted anomalies per finding kind: student numbers (school codes for over_capacity)
 }
 

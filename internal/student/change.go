@@ -40,6 +40,9 @@ type ChangeType struct {
 
 var active = []string{StatusEnrolled, StatusSuspended, StatusReserved}
 
+// ChangeGraduation ends a 学籍 with graduation, which earns a certificate.
+const ChangeGraduation = "毕业"
+
 // ChangeTypes are the status changes of the registry (../shared/data/status_change_types.csv).
 var ChangeTypes = []ChangeType{
 	{Name: "转学", From: []string{StatusEnrolled}, Fields: []string{FieldSchool, FieldMajor}, Required: []string{FieldSchool}, Approver: ByCity},
@@ -49,7 +52,7 @@ var ChangeTypes = []ChangeType{
 	{Name: "保留学籍", From: []string{StatusEnrolled}, To: StatusReserved, Approver: ByCity},
 	{Name: "退学", From: active, To: StatusWithdrawn, Approver: ByCity},
 	{Name: "留级", From: []string{StatusEnrolled}, Fields: []string{FieldGraduation}, Approver: ByCity},
-	{Name: "毕业", From: []string{StatusEnrolled}, To: StatusGraduated, Approver: ByCity},
+	{Name: ChangeGraduation, From: []string{StatusEnrolled}, To: StatusGraduated, Approver: ByCity},
 	{Name: "结业", From: []string{StatusEnrolled}, To: StatusCompleted, Approver: ByCity},
 	{Name: "肄业", From: []string{StatusEnrolled, StatusSuspended}, To: StatusLeftEarly, Approver: ByCity},
 	{Name: "开除", From: active, To: StatusExpelled, Approver: ByCity},

@@ -72,6 +72,10 @@ type Service struct {
 	Store   Store
 	Protect pii.Protector
 	Now     func() time.Time
+	// OnGraduated runs after a graduation is applied: the certificate
+	// service issues the certificate. It must not fail the change; what it
+	// misses, its catch-up job finds.
+	OnGraduated func(ctx context.Context, st *Student)
 }
 
 // NewService returns a registry service.

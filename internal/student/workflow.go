@@ -356,6 +356,9 @@ func (s *Service) apply(ctx context.Context, r *ChangeRequest, actor string) err
 		err = s.Store.ApplyChange(ctx, r, prevReq, st, prevStudent, audit.Entry{Actor: actor, Action: "change.apply", Entity: "student", EntityID: st.StudentNo,
 			Data: map[string]any{"request": r.ID, "type": r.Type, "status": st.Status, "changes": r.Changes}})
 		if err == nil {
+			if st.Status == StatusGraduated && s.OnGraduated != nil {
+				s.OnGraduated(ctx, st)
+			}
 			return nil
 		}
 		r.State, r.AppliedAt, r.Version = StateApproved, time.Time{}, prevReq

@@ -11,7 +11,8 @@ import (
 // httpStatus is the one mapping from error codes to HTTP statuses.
 func httpStatus(code apperr.Code) int {
 	switch code {
-	case apperr.Invalid, apperr.UnknownDivision, apperr.InvalidIDNumber, apperr.BadJSON:
+	case apperr.Invalid, apperr.UnknownDivision, apperr.InvalidIDNumber, apperr.BadJSON,
+		apperr.InvalidPayload, apperr.InvalidSignature:
 		return http.StatusBadRequest
 	case apperr.NotFound:
 		return http.StatusNotFound

@@ -12,13 +12,15 @@ import (
 // publicCSRF is the double-submit cookie of the public forms (no session).
 const publicCSRF = "gj_public_csrf"
 
-func (s *Server) publicToken(w http.ResponseWriter, r *http.Request) string {
+// publicToken reads or sets the double-submit token of the public form at
+// path.
+func (s *Server) publicToken(w http.ResponseWriter, r *http.Request, path string) string {
 	if ck, err := r.Cookie(publicCSRF); err == nil && len(ck.Value) == 32 {
 		return ck.Value
 	}
 	token, _ := auth.NewToken("")
 	token = token[:32]
-	http.SetCookie(w, &http.Cookie{Name: publicCSRF, Value: token, Path: "/query", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: publicCSRF, Value: token, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	return token
 }
 
@@ -31,7 +33,7 @@ type queryData struct {
 
 // handleQueryPage is the holder's status query (学籍查询): no login.
 func (s *Server) handleQueryPage(w http.ResponseWriter, r *http.Request) {
-	d := queryData{CSRF: s.publicToken(w, r), IDType: student.ResidentID, IDTypes: student.IDTypes}
+	d := queryData{CSRF: s.publicToken(w, r, "/query"), IDType: student.ResidentID, IDTypes: student.IDTypes}
 	if err := s.render(w, r, http.StatusOK, "query.html", view{Title: "学籍查询", Data: d}); err != nil {
 		s.writeError(w, r, err)
 	}

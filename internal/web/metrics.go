@@ -18,6 +18,8 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// certChecks counts public certificate checks by channel and outcome.
+	certChecks *prometheus.CounterVec
 }
 
 func newMetrics(db *store.DB) *metrics {
@@ -30,8 +32,11 @@ func newMetrics(db *store.DB) *metrics {
 			Name: "gongjiang_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"route", "method"}),
+		certChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gongjiang_certificate_checks_total", Help: "Public certificate checks by channel (number, payload, qr, page) and outcome.",
+		}, []string{"via", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency,
+	m.registry.MustRegister(m.requests, m.latency, m.certChecks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.Stats(), string(db.Engine)))
 	return m

@@ -242,7 +242,12 @@ func safeNext(next string) string {
 	return next
 }
 
-func (s *Server) logInternal(r *http.Request, err error) {
+// requestID is the id observe gave the request.
+func requestID(r *http.Request) string {
 	id, _ := r.Context().Value(requestIDKey).(string)
-	s.Logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("request_id", id), slog.String("error", err.Error()))
+	return id
+}
+
+func (s *Server) logInternal(r *http.Request, err error) {
+	s.Logger.LogAttrs(r.Context(), slog.LevelError, "internal error", slog.String("request_id", requestID(r)), slog.String("error", err.Error()))
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"github.com/gongjiang/gongjiang/internal/cert"
 	"net/url"
 	"os"
 	"regexp"
@@ -20,7 +21,7 @@ import (
 // templateMarkers says how to recognise each page template in output; a
 // template added without an entry here fails TestPages.
 var templateMarkers = map[string]string{
-	"layout.html":       `<footer>`,
+	"layout.html":       `<footer class="no-print">`,
 	"home.html":         `data-testid="school-total"`,
 	"schools.html":      `data-testid="school-table"`,
 	"school_show.html":  `<dl class="fields">`,
@@ -36,13 +37,16 @@ var templateMarkers = map[string]string{
 	"change_show.html":  `data-testid="change-state"`,
 	"compare.html":      `data-testid="finding-table"`,
 	"query.html":        `<form method="post" action="/query">`,
+	"certificates.html": `data-testid="cert-table"`,
+	"cert_show.html":    `data-testid="certificate"`,
+	"verify.html":       `<form method="post" action="/verify">`,
 }
 
 var pageRoute = regexp.MustCompile(`"GET (/[^"]*)"`)
 
 // pageURLs lists the GET page routes of routes.go with their wildcards
 // filled in, so a page added there is rendered here too.
-func pageURLs(t *testing.T, code, studentID, changeID string) []string {
+func pageURLs(t *testing.T, code, studentID, changeID, certNo string) []string {
 	t.Helper()
 	src, err := os.ReadFile("routes.go")
 	if err != nil {
@@ -52,11 +56,13 @@ func pageURLs(t *testing.T, code, studentID, changeID string) []string {
 	for _, m := range pageRoute.FindAllStringSubmatch(string(src), -1) {
 		p := m[1]
 		switch {
-		case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/static/"), p == "/healthz", p == "/readyz", p == "/metrics", p == "/favicon.ico":
+		case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/static/"), p == "/healthz", p == "/readyz", p == "/metrics", p == "/favicon.ico",
+			strings.HasSuffix(p, "/pdf"):
 			continue
 		}
 		p = strings.ReplaceAll(p, "{$}", "")
 		p = strings.ReplaceAll(p, "{code}", code)
+		p = strings.ReplaceAll(p, "{no}", certNo)
 		if strings.HasPrefix(p, "/changes/") {
 			p = strings.ReplaceAll(p, "{id}", changeID)
 		}
@@ -124,7 +130,11 @@ func testPages(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 		sid, cid := strconv.FormatInt(students[0].ID, 10), strconv.FormatInt(change.ID, 10)
-		urls := append(pageURLs(t, jn[0].Code, sid, cid), "/schools?q="+url.QueryEscape("济南"), "/schools?city_code="+qingdao+"&limit=2", "/audit?before=3")
+		certs, _, err := e.db.ListCertificates(ctx, cert.Filter{Scope: allScope, Limit: 1})
+		if err != nil || len(certs) == 0 {
+			t.Fatalf("the demo issued no certificate: %v", err)
+		}
+		urls := append(pageURLs(t, jn[0].Code, sid, cid, certs[0].No), "/schools?q="+url.QueryEscape("济南"), "/schools?city_code="+qingdao+"&limit=2", "/audit?before=3")
 		for _, u := range urls {
 			check(t, "GET", u, e.do(t, req{method: "GET", url: u, sess: prov}), 200)
 		}

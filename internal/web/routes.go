@@ -40,10 +40,17 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /compare", s.page(s.handleCompare))
 	mux.Handle("POST /compare/run", s.page(s.handleCompareRun))
 	mux.Handle("POST /findings/{id}/resolve", s.page(s.handleFindingResolve))
+	mux.Handle("GET /certificates", s.page(s.handleCertList))
+	mux.Handle("GET /certificates/{no}", s.page(s.handleCertShow))
+	mux.Handle("GET /certificates/{no}/pdf", s.page(s.handleCertPDF))
+	mux.Handle("POST /certificates/{no}/revoke", s.page(s.handleCertAction("revoke")))
+	mux.Handle("POST /certificates/{no}/reissue", s.page(s.handleCertAction("reissue")))
 
 	// Public pages: no login.
 	mux.HandleFunc("GET /query", s.handleQueryPage)
 	mux.HandleFunc("POST /query", s.handleQuery)
+	mux.HandleFunc("GET /verify", s.handleVerifyPage)
+	mux.HandleFunc("POST /verify", s.handleVerify)
 	mux.HandleFunc("GET /favicon.ico", s.handleFavicon)
 
 	// JSON API.
@@ -66,7 +73,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/comparisons", s.api(s.handleAPICompareRun))
 	mux.Handle("GET /api/v1/findings", s.api(s.handleAPIFindingList))
 	mux.Handle("POST /api/v1/findings/{id}/resolve", s.api(s.handleAPIFindingResolve))
+	mux.Handle("GET /api/v1/certificates", s.api(s.handleAPICertList))
+	mux.Handle("GET /api/v1/certificates/{no}", s.api(s.handleAPICertGet))
+	mux.Handle("GET /api/v1/certificates/{no}/pdf", s.api(s.handleCertPDF))
+	mux.Handle("POST /api/v1/certificates/{no}/revoke", s.api(s.handleAPICertAction("revoke")))
+	mux.Handle("POST /api/v1/certificates/{no}/reissue", s.api(s.handleAPICertAction("reissue")))
 	mux.HandleFunc("POST /api/v1/public/student-status", s.handleAPIStatusQuery)
+	mux.HandleFunc("GET /api/v1/public/certificates/verify", s.handleAPIPublicVerify)
+	mux.HandleFunc("POST /api/v1/public/certificates/verify", s.handleAPIPublicVerifyPayload)
+	mux.HandleFunc("GET /api/v1/public/keys", s.handleAPIPublicKeys)
 	mux.Handle("/api/", http.HandlerFunc(s.handleAPINotFound))
 
 	return s.observe(s.secure(mux))

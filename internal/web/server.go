@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gongjiang/gongjiang/internal/auth"
+	"github.com/gongjiang/gongjiang/internal/cert"
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/student"
@@ -29,8 +30,15 @@ type Deps struct {
 	Schools  *school.Service
 	Students *student.Service
 	Compare  *student.Comparison
+	Certs    *cert.Service
 	Logger   *slog.Logger
 	Version  string
+	// PublicURL is the address the public reaches this instance at (for
+	// the QR code's verify link); empty: the address of each request.
+	PublicURL string
+	// VerifyPerMinute limits public certificate checks per client
+	// address (DefaultVerifyPerMinute when 0).
+	VerifyPerMinute int
 }
 
 // Server holds the services the handlers call.
@@ -42,6 +50,8 @@ type Server struct {
 	assets  *assets
 	metrics *metrics
 	handler http.Handler
+
+	verifyLimiter *addressLimiter
 }
 
 // New wires a server; it parses templates and hashes assets once.
@@ -55,6 +65,10 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(d.DB)
+	if s.VerifyPerMinute <= 0 {
+		s.VerifyPerMinute = DefaultVerifyPerMinute
+	}
+	s.verifyLimiter = newAddressLimiter(s.VerifyPerMinute, max(verifyBurst, s.VerifyPerMinute/60))
 	s.handler = s.routes()
 	return s, nil
 }

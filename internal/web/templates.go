@@ -12,6 +12,7 @@ import (
 
 	"github.com/gongjiang/gongjiang/internal/apperr"
 	"github.com/gongjiang/gongjiang/internal/auth"
+	"github.com/gongjiang/gongjiang/internal/cert"
 	"github.com/gongjiang/gongjiang/internal/i18n"
 	"github.com/gongjiang/gongjiang/internal/refdata"
 )
@@ -39,6 +40,7 @@ func parsePages(a *assets) (*pages, error) {
 			}
 			return t.In(shanghai).Format("2006-01-02 15:04")
 		},
+		"certStatus": cert.StatusName,
 		"division": func(code string) string {
 			if d, ok := refdata.LookupDivision(code); ok {
 				return d.Name

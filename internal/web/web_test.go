@@ -11,6 +11,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/gongjiang/gongjiang/internal/cert"
 	"io"
 	"log/slog"
 	"net/http"
@@ -84,7 +85,8 @@ func newEnv(t *testing.T, dsn string, opts ...envOptions) *env {
 	}
 	authSvc := auth.NewService(db)
 	srv, err := web.New(web.Deps{DB: db, Auth: authSvc, Schools: school.NewService(db), Students: student.NewService(db, pii.NewAESGCM(storetest.TestKeyring())),
-		Compare: &student.Comparison{Store: db, Protect: pii.NewAESGCM(storetest.TestKeyring()), Now: time.Now}, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+		Compare: &student.Comparison{Store: db, Protect: pii.NewAESGCM(storetest.TestKeyring()), Now: time.Now},
+		Certs:   cert.NewService(db, pii.NewAESGCM(storetest.TestKeyring())), Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
