@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gongjiang/gongjiang/internal/apperr"
 	"github.com/gongjiang/gongjiang/internal/audit"
@@ -93,6 +94,12 @@ func insertCert(ctx context.Context, tx *sql.Tx, c *cert.Certificate) error {
 		c.SchoolName, c.Major, c.ClassLevel, c.StudyMode, c.EntryDate, c.GraduationDate, c.IssueDate, c.ProvinceCode, c.Alg,
 		c.KeyID, c.Signature, c.Status, c.Replaces, c.IssuedBy, micros(c.CreatedAt), c.Version).Scan(&c.ID)
 	if isUniqueViolation(err) {
+		// The one-valid-certificate index: an issue for the same student
+		// committed after the check above (PostgreSQL names the index,
+		// SQLite the column).
+		if m := err.Error(); strings.Contains(m, "certificates_valid_student") || strings.Contains(m, "certificates.student_id") {
+			return apperr.E(apperr.Conflict, "", "cert.already_issued")
+		}
 		return apperr.E(apperr.Duplicate, "no", "cert.no.taken")
 	}
 	if err != nil {
