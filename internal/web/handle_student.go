@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/gongjiang/gongjiang/internal/cert"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -217,6 +218,10 @@ func (s *Server) handleStudentShow(w http.ResponseWriter, r *http.Request, c *re
 	if err != nil {
 		return err
 	}
+	certs, _, err := s.Certs.List(r.Context(), c.P, cert.Filter{StudentID: st.ID, Limit: 20})
+	if err != nil {
+		return err
+	}
 	var types []student.ChangeType // the changes the student's status allows
 	for _, t := range student.ChangeTypes {
 		if contains(t.From, st.Status) {
@@ -232,7 +237,7 @@ func (s *Server) handleStudentShow(w http.ResponseWriter, r *http.Request, c *re
 	return s.render(w, r, http.StatusOK, "student_show.html", newView(c, st.Name, "students", map[string]any{
 		"Student": st, "Changes": changes, "Open": open, "CanReveal": student.CanReveal(c.P, st),
 		"CanPropose": c.P.CanWrite() && st.Active() && open == nil, "Types": types,
-		"Registered": r.URL.Query().Get("registered") != "", "StateLabel": student.StateLabel,
+		"Registered": r.URL.Query().Get("registered") != "", "StateLabel": student.StateLabel, "Certificates": certs,
 	}))
 }
 
