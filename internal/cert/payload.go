@@ -127,7 +127,7 @@ func Decode(payload string) (*Certificate, []byte, error) {
 	if len(payload) > base64.RawURLEncoding.EncodedLen(maxPayload) {
 		return nil, nil, errPayload("过长")
 	}
-	b, err := base64.RawURLEncoding.DecodeString(payload)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(payload)
 	if err != nil {
 		return nil, nil, errPayload("不是 base64url 编码")
 	}

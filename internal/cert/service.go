@@ -170,7 +170,8 @@ func (s *Service) RotateKey(ctx context.Context, actor, alg string) (*Key, error
 	return &k.Key, nil
 }
 
-// Keys returns the published keys, newest first.
+// Keys returns the published keys: the active one, then the retired
+// ones, most recently retired first.
 func (s *Service) Keys(ctx context.Context) ([]Key, error) {
 	if _, err := s.ActiveKey(ctx); err != nil {
 		return nil, err
@@ -183,7 +184,15 @@ func (s *Service) Keys(ctx context.Context) ([]Key, error) {
 	for _, k := range ks {
 		out = append(out, *k)
 	}
-	slices.SortFunc(out, func(a, b Key) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	slices.SortFunc(out, func(a, b Key) int { // the active key, then the newest retired
+		if a.Active() != b.Active() {
+			if a.Active() {
+				return -1
+			}
+			return 1
+		}
+		return b.RetiredAt.Compare(a.RetiredAt)
+	})
 	return out, nil
 }
 

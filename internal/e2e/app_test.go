@@ -23,6 +23,15 @@ var slowStart atomic.Bool
 // return nil.
 func startApp(t *testing.T) string {
 	t.Helper()
+	addr, _ := startAppWithDB(t)
+	return addr
+}
+
+// startAppWithDB is startApp that also says where the database is, for
+// tests that read what only the database holds (a certificate's
+// signature, from which its QR payload is made).
+func startAppWithDB(t *testing.T) (string, string) {
+	t.Helper()
 	if slowStart.Load() {
 		t.Fatalf("an earlier test's serve --demo did not listen within %v; not waiting again", appStartLimit)
 	}
@@ -80,5 +89,5 @@ func startApp(t *testing.T) string {
 			dump()
 		}
 	})
-	return "http://" + addr
+	return "http://" + addr, db
 }

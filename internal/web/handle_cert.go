@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -167,8 +169,17 @@ func (s *Server) handleAPIPublicKeys(w http.ResponseWriter, r *http.Request) {
 			out[i].Status = "active"
 		}
 	}
+	// Not writeJSON: it marks every answer no-store, and the published
+	// keys are public and may be cached.
+	body, err := json.Marshal(map[string]any{"keys": out})
+	if err != nil {
+		s.writeError(w, r, apperr.Internalf("marshal keys: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(body, '\n'))
 }
 
 // publicCheck runs a public certificate check: rate-limited per address,
@@ -255,13 +266,15 @@ func (s *Server) handleCertList(w http.ResponseWriter, r *http.Request, c *reqCt
 }
 
 // qrDataURL is the QR code as an image the page can show under its CSP
-// (img-src allows data: URLs, nothing is fetched).
-func qrDataURL(text string) (string, error) {
+// (img-src allows data: URLs, nothing is fetched). It is a template.URL:
+// html/template lets no other data: URL into src (it would write
+// #ZgotmplZ instead), and this one is made here from the PNG alone.
+func qrDataURL(text string) (template.URL, error) {
 	png, err := cert.QRPNG(text, 240)
 	if err != nil {
 		return "", apperr.Internalf("qr: %w", err)
 	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(png), nil
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), nil
 }
 
 func (s *Server) renderCert(w http.ResponseWriter, r *http.Request, c *reqCtx, status int, crt *cert.Certificate, actionErr error) error {

@@ -84,9 +84,16 @@ func newEnv(t *testing.T, dsn string, opts ...envOptions) *env {
 		}
 	}
 	authSvc := auth.NewService(db)
-	srv, err := web.New(web.Deps{DB: db, Auth: authSvc, Schools: school.NewService(db), Students: student.NewService(db, pii.NewAESGCM(storetest.TestKeyring())),
+	// Wired as serve wires them: an applied graduation issues its certificate.
+	students, certs := student.NewService(db, pii.NewAESGCM(storetest.TestKeyring())), cert.NewService(db, pii.NewAESGCM(storetest.TestKeyring()))
+	students.OnGraduated = func(ctx context.Context, st *student.Student) {
+		if _, err := certs.IssueFor(ctx, st, "system"); err != nil {
+			t.Errorf("issue the certificate of %s: %v", st.StudentNo, err)
+		}
+	}
+	srv, err := web.New(web.Deps{DB: db, Auth: authSvc, Schools: school.NewService(db), Students: students,
 		Compare: &student.Comparison{Store: db, Protect: pii.NewAESGCM(storetest.TestKeyring()), Now: time.Now},
-		Certs:   cert.NewService(db, pii.NewAESGCM(storetest.TestKeyring())), Logger: slog.New(slog.DiscardHandler), Version: "test"})
+		Certs:   certs, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
@@ -590,6 +597,7 @@ func TestWeb(t *testing.T) {
 			{"bodies", testAPIRequestBodies},
 			{"sql", testAPISQLCharacters},
 			{"pages", testPages},
+			{"certs", testCerts},
 		} {
 			t.Run(g.name, func(t *testing.T) { g.fn(t, e) })
 		}
