@@ -255,7 +255,7 @@ func (ks KeySet) Verify(payload string) (*Certificate, *Key, error) {
 	if !ok {
 		return nil, nil, apperr.E(apperr.InvalidSignature, "payload", "cert.key.unknown", c.KeyID)
 	}
-	if k.Alg != c.Alg || !algorithms[k.Alg].verify(k.public, msg, c.Signature) {
+	if k.Alg != c.Alg || !k.verify(msg, c.Signature) {
 		return nil, nil, apperr.E(apperr.InvalidSignature, "payload", "cert.signature.invalid")
 	}
 	return c, k, nil

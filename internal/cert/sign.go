@@ -14,6 +14,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // Signature algorithms. SM2 signs with SM3 and the default user id
@@ -30,7 +31,8 @@ type algorithm struct {
 	code     byte
 	generate func() (crypto.Signer, error)
 	sign     func(priv crypto.Signer, msg []byte) ([]byte, error)
-	verify   func(pub crypto.PublicKey, msg, sig []byte) bool
+	// verifier prepares a public key for verifying many signatures.
+	verifier func(pub crypto.PublicKey) (func(msg, sig []byte) bool, error)
 }
 
 var algorithms = map[string]algorithm{
@@ -43,9 +45,21 @@ var algorithms = map[string]algorithm{
 		sign: func(priv crypto.Signer, msg []byte) ([]byte, error) {
 			return priv.Sign(nil, msg, crypto.Hash(0))
 		},
-		verify: func(pub crypto.PublicKey, msg, sig []byte) bool {
+		// curve25519-voi verifies with the key's tables precomputed, about
+		// twice as fast as crypto/ed25519 (offline checks in bulk), and
+		// strictly: non-canonical encodings and small-order keys fail.
+		verifier: func(pub crypto.PublicKey) (func(msg, sig []byte) bool, error) {
 			k, ok := pub.(ed25519.PublicKey)
-			return ok && len(sig) == ed25519.SignatureSize && ed25519.Verify(k, msg, sig)
+			if !ok {
+				return nil, errors.New("not an Ed25519 key")
+			}
+			x, err := voied.NewExpandedPublicKey(voied.PublicKey(k))
+			if err != nil {
+				return nil, err
+			}
+			return func(msg, sig []byte) bool {
+				return len(sig) == ed25519.SignatureSize && voied.VerifyExpandedWithOptions(x, msg, sig, &voied.Options{})
+			}, nil
 		},
 	},
 	AlgSM2: {
@@ -58,9 +72,12 @@ var algorithms = map[string]algorithm{
 			}
 			return k.SignWithSM2(rand.Reader, nil, msg)
 		},
-		verify: func(pub crypto.PublicKey, msg, sig []byte) bool {
+		verifier: func(pub crypto.PublicKey) (func(msg, sig []byte) bool, error) {
 			k, ok := pub.(*ecdsa.PublicKey)
-			return ok && sm2.IsSM2PublicKey(k) && sm2.VerifyASN1WithSM2(k, nil, msg, sig)
+			if !ok || !sm2.IsSM2PublicKey(k) {
+				return nil, errors.New("not an SM2 key")
+			}
+			return func(msg, sig []byte) bool { return sm2.VerifyASN1WithSM2(k, nil, msg, sig) }, nil
 		},
 	},
 }
@@ -83,7 +100,7 @@ type Key struct {
 	CreatedAt time.Time `json:"created_at"`
 	RetiredAt time.Time `json:"retired_at,omitzero"`
 
-	public crypto.PublicKey
+	verify func(msg, sig []byte) bool
 }
 
 // Active reports whether the key signs new certificates.
@@ -116,7 +133,9 @@ func (k *Key) parse() error {
 	if want := KeyID(k.Public); k.ID != want {
 		return fmt.Errorf("cert: key id %s does not match its public key (%s)", k.ID, want)
 	}
-	k.public = pub
+	if k.verify, err = algorithms[k.Alg].verifier(pub); err != nil {
+		return fmt.Errorf("cert: key %s: %w", k.ID, err)
+	}
 	return nil
 }
 
