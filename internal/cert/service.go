@@ -52,7 +52,8 @@ type Store interface {
 	FindCertificate(ctx context.Context, scope auth.Scope, no string) (*Certificate, error)
 	ListCertificates(ctx context.Context, f Filter) ([]*Certificate, int, error)
 	// LookupCertificate is the public verification read: by number, no
-	// scope, nil when there is none.
+	// scope, nil when there is none; it fills what PublicView shows, the
+	// holder's name and the state.
 	LookupCertificate(ctx context.Context, no string) (*Certificate, error)
 	// UncertifiedGraduates lists students whose graduation was applied and
 	// who hold no certificate yet.

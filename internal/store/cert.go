@@ -217,23 +217,26 @@ func (db *DB) ListCertificates(ctx context.Context, f cert.Filter) ([]*cert.Cert
 	return out, total, rows.Err()
 }
 
-// qCertLookup is public verification's one indexed read, without the
-// student join the staff views need.
-const qCertLookup = `SELECT id, no, kind, student_id, '', school_code, city_code, holder_name, id_masked, school_name, major,
-	class_level, study_mode, entry_date, graduation_date, issue_date, province_code, alg, kid, signature, status, reason,
-	revoked_at, revoked_by, replaces, replaced_by, issued_by, created_at, version FROM certificates WHERE no = $1`
+// qCertLookup is public verification's one indexed read: only what an
+// answer shows, without the student join the staff views need.
+const qCertLookup = `SELECT no, holder_name, id_masked, school_name, major, class_level, study_mode, entry_date, graduation_date,
+	issue_date, province_code, status, reason, revoked_at FROM certificates WHERE no = $1`
 
-// LookupCertificate reads a certificate by number for public
-// verification; nil when there is none.
+// LookupCertificate reads the fields public verification shows of a
+// certificate; nil when there is none.
 func (db *DB) LookupCertificate(ctx context.Context, no string) (*cert.Certificate, error) {
-	c, err := scanCert(db.readQueryRow(ctx, qCertLookup, no))
+	var c cert.Certificate
+	var revoked int64
+	err := db.readQueryRow(ctx, qCertLookup, no).Scan(&c.No, &c.HolderName, &c.IDMasked, &c.SchoolName, &c.Major, &c.ClassLevel,
+		&c.StudyMode, &c.EntryDate, &c.GraduationDate, &c.IssueDate, &c.ProvinceCode, &c.Status, &c.Reason, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, apperr.Internalf("store: look up certificate: %w", err)
 	}
-	return c, nil
+	c.Kind, c.RevokedAt = cert.KindGraduation, fromMicros(revoked)
+	return &c, nil
 }
 
 // UncertifiedGraduates lists students whose graduation request was applied

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -183,7 +184,8 @@ func (s *Server) handleAPIPublicKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 // publicCheck runs a public certificate check: rate-limited per address,
-// logged with its outcome and nothing personal, never cached.
+// counted and logged (on the request's line) with its outcome and nothing
+// personal, never cached.
 func (s *Server) publicCheck(w http.ResponseWriter, r *http.Request, via string, check func() (*cert.Answer, error)) (*cert.Answer, error) {
 	w.Header().Set("Cache-Control", "no-store")
 	if !s.verifyLimiter.allow(clientAddress(r), s.Now()) {
@@ -199,7 +201,7 @@ func (s *Server) publicCheck(w http.ResponseWriter, r *http.Request, via string,
 		outcome = string(apperr.CodeOf(err))
 	}
 	s.metrics.certChecks.WithLabelValues(via, outcome).Inc()
-	s.Logger.Info("certificate check", "request_id", requestID(r), "via", via, "outcome", outcome)
+	addLogAttrs(r, slog.String("via", via), slog.String("outcome", outcome))
 	return a, err
 }
 

@@ -31,7 +31,18 @@ const (
 
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const (
+	requestIDKey ctxKey = iota
+	logAttrsKey
+)
+
+// addLogAttrs adds what a request came to (e.g. a certificate check's
+// answer) to its log line, so that one line says it all.
+func addLogAttrs(r *http.Request, attrs ...slog.Attr) {
+	if p, ok := r.Context().Value(logAttrsKey).(*[]slog.Attr); ok {
+		*p = append(*p, attrs...)
+	}
+}
 
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
@@ -68,7 +79,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b)
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		var extra []slog.Attr
+		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), requestIDKey, id), logAttrsKey, &extra))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -89,8 +101,10 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			s.metrics.observe(route, r.Method, status, time.Since(start))
-			s.Logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", route,
-				"status", status, "duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", clientAddress(r))
+			attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("route", route), slog.Int("status", status),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("remote", clientAddress(r))}
+			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", append(attrs, extra...)...)
 		}()
 		next.ServeHTTP(rec, r)
 	})
