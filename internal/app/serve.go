@@ -70,7 +70,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	comparison := &student.Comparison{Store: db, Protect: protect, Now: time.Now}
 	srv, err := web.New(web.Deps{DB: db, Auth: auth.NewService(db), Schools: school.NewService(db), Students: students,
-		Compare: comparison, Certs: certs, Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate})
+		Compare: comparison, Certs: certs, Filings: school.NewFilingService(db), Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate})
 	if err != nil {
 		return err
 	}

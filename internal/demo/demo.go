@@ -70,6 +70,7 @@ type Summary struct {
 	Schools, Users int
 	ByType         map[string]int
 	Students       StudentSummary
+	Filings        FilingSummary
 	Elapsed        time.Duration
 }
 
@@ -135,6 +136,9 @@ func generate(ctx context.Context, db *store.DB, protect pii.Protector, scale Sc
 		return sum, err
 	}
 	if sum.Students.Changes, err = seedChanges(ctx, db, protect, g.schools); err != nil {
+		return sum, err
+	}
+	if sum.Filings, err = seedFilings(ctx, db, g.rng, g.schools); err != nil {
 		return sum, err
 	}
 	err = db.RecordAudit(ctx, audit.Entry{Actor: "system", Action: "demo.students", Entity: "demo", EntityID: string(scale),

@@ -40,13 +40,17 @@ var templateMarkers = map[string]string{
 	"certificates.html": `data-testid="cert-table"`,
 	"cert_show.html":    `data-testid="certificate"`,
 	"verify.html":       `<form method="post" action="/verify">`,
+	"filings.html":      `data-testid="filing-progress"`,
+	"filing_form.html":  `<input type="hidden" name="kind"`,
+	"filing_show.html":  `data-testid="filing-history"`,
+	"offerings.html":    `data-testid="offering-grid"`,
 }
 
 var pageRoute = regexp.MustCompile(`"GET (/[^"]*)"`)
 
 // pageURLs lists the GET page routes of routes.go with their wildcards
 // filled in, so a page added there is rendered here too.
-func pageURLs(t *testing.T, code, studentID, changeID, certNo string) []string {
+func pageURLs(t *testing.T, code, studentID, changeID, certNo, filingID string) []string {
 	t.Helper()
 	src, err := os.ReadFile("routes.go")
 	if err != nil {
@@ -65,6 +69,9 @@ func pageURLs(t *testing.T, code, studentID, changeID, certNo string) []string {
 		p = strings.ReplaceAll(p, "{no}", certNo)
 		if strings.HasPrefix(p, "/changes/") {
 			p = strings.ReplaceAll(p, "{id}", changeID)
+		}
+		if strings.HasPrefix(p, "/filings/") {
+			p = strings.ReplaceAll(p, "{id}", filingID)
 		}
 		p = strings.ReplaceAll(p, "{id}", studentID)
 		if strings.Contains(p, "{") {
@@ -134,7 +141,11 @@ func testPages(t *testing.T, e *env) {
 		if err != nil || len(certs) == 0 {
 			t.Fatalf("the demo issued no certificate: %v", err)
 		}
-		urls := append(pageURLs(t, jn[0].Code, sid, cid, certs[0].No), "/schools?q="+url.QueryEscape("济南"), "/schools?city_code="+qingdao+"&limit=2", "/audit?before=3")
+		filings, _, err := e.db.ListFilings(ctx, school.FilingFilter{Scope: allScope, Limit: 1})
+		if err != nil || len(filings) == 0 {
+			t.Fatalf("the demo filed nothing: %v", err)
+		}
+		urls := append(pageURLs(t, jn[0].Code, sid, cid, certs[0].No, strconv.FormatInt(filings[0].ID, 10)), "/schools?q="+url.QueryEscape("济南"), "/schools?city_code="+qingdao+"&limit=2", "/audit?before=3")
 		for _, u := range urls {
 			check(t, "GET", u, e.do(t, req{method: "GET", url: u, sess: prov}), 200)
 		}

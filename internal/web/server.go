@@ -31,6 +31,7 @@ type Deps struct {
 	Students *student.Service
 	Compare  *student.Comparison
 	Certs    *cert.Service
+	Filings  *school.FilingService
 	Logger   *slog.Logger
 	Version  string
 	// PublicURL is the address the public reaches this instance at (for

@@ -15,6 +15,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/cert"
 	"github.com/gongjiang/gongjiang/internal/i18n"
 	"github.com/gongjiang/gongjiang/internal/refdata"
+	"github.com/gongjiang/gongjiang/internal/school"
 )
 
 //go:embed templates
@@ -40,7 +41,10 @@ func parsePages(a *assets) (*pages, error) {
 			}
 			return t.In(shanghai).Format("2006-01-02 15:04")
 		},
-		"certStatus": cert.StatusName,
+		"certStatus":   cert.StatusName,
+		"filingKind":   school.KindName,
+		"filingState":  school.FilingStateName,
+		"filingAction": school.ActionName,
 		"division": func(code string) string {
 			if d, ok := refdata.LookupDivision(code); ok {
 				return d.Name

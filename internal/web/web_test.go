@@ -93,7 +93,7 @@ func newEnv(t *testing.T, dsn string, opts ...envOptions) *env {
 	}
 	srv, err := web.New(web.Deps{DB: db, Auth: authSvc, Schools: school.NewService(db), Students: students,
 		Compare: &student.Comparison{Store: db, Protect: pii.NewAESGCM(storetest.TestKeyring()), Now: time.Now},
-		Certs:   certs, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+		Certs:   certs, Filings: school.NewFilingService(db), Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
