@@ -48,6 +48,7 @@ func commands() []command {
 		{"user", "管理用户：user add NAME --role ROLE [--scope CODE]（密码从标准输入读取）", runUser},
 		{"token", "生成 API 令牌：token create --user NAME", runToken},
 		{"audit", "校验审计日志：audit verify", runAudit},
+		{"majors", "专业目录：majors list（CSV 输出）、majors import FILE.csv [--dry-run]（导入官方专业目录）", runMajors},
 		{"cert", "毕业证书：cert verify PAYLOAD_OR_FILE --key FILE（离线验证）、cert keys、cert rotate-key --alg ed25519|sm2", runCert},
 		{"backup", "备份 SQLite 数据库：backup --out FILE", runBackup},
 		{"version", "显示版本", runVersion},

@@ -50,7 +50,7 @@ func seedFilings(ctx context.Context, db *store.DB, rng *rand.Rand, schools []*s
 	}
 	for i, sc := range schools {
 		offered := bySchool[sc.Code]
-		if len(offered) == 0 {
+		if len(offered) == 0 || sc.Status != school.StatusOperating {
 			continue
 		}
 		sp := auth.Principal{Name: SchoolUser(sc.Code), Role: auth.RoleSchool, ScopeCode: sc.Code}

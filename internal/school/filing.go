@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gongjiang/gongjiang/internal/apperr"
@@ -277,14 +278,15 @@ type FilingInput struct {
 // checkText refuses text with markup or control characters: what a
 // school writes is shown on public pages, escaped, but never as HTML.
 func checkText(field, label, s string, limit int, required bool) (string, error) {
-	s = strings.TrimSpace(s)
+	// Browsers send a textarea's line breaks as CRLF: keep them as LF.
+	s = strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"))
 	switch {
 	case s == "" && required:
 		return s, apperr.E(apperr.Invalid, field, "field.required", label)
 	case utf8.RuneCountInString(s) > limit:
 		return s, apperr.E(apperr.Invalid, field, "field.too_long", limit)
-	case strings.ContainsAny(s, "<>\x00") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }):
-		return s, apperr.E(apperr.Invalid, field, "field.bad_characters", label)
+	case strings.ContainsAny(s, "<>\x00") || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }):
+		return s, apperr.E(apperr.Invalid, field, "field.markup", label)
 	}
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package school
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -288,11 +289,21 @@ func (s *FilingService) checkTerm(f *Filing) error {
 	return nil
 }
 
+// apply writes the parts in gives onto f; absent parts (nil, "" or 0)
+// keep their value, so a PATCH may send only what changes.
 func (in FilingInput) apply(f *Filing) {
-	f.Lines, f.Statement, f.Site, f.Joint, f.ValidFrom, f.ValidTo = in.Lines, in.Statement, in.Site, in.Joint, in.ValidFrom, in.ValidTo
-	if in.Year != 0 {
-		f.Year = in.Year
+	if in.Lines != nil {
+		f.Lines = in.Lines
 	}
+	if in.Site != nil {
+		f.Site = in.Site
+	}
+	if in.Joint != nil {
+		f.Joint = in.Joint
+	}
+	f.Statement = cmp.Or(in.Statement, f.Statement)
+	f.ValidFrom, f.ValidTo = cmp.Or(in.ValidFrom, f.ValidFrom), cmp.Or(in.ValidTo, f.ValidTo)
+	f.Year = cmp.Or(in.Year, f.Year)
 }
 
 // Create starts a filing as a draft for a school p may file for.
@@ -310,6 +321,11 @@ func (s *FilingService) Create(ctx context.Context, p auth.Principal, in FilingI
 	}
 	if !mayFile(p, sc) {
 		return nil, apperr.E(apperr.Forbidden, "", "filing.create.forbidden")
+	}
+	// A closed school files nothing; one that stopped enrolling (停招)
+	// files no enrollment plan.
+	if sc.Status == StatusClosed || sc.Status == StatusSuspended && in.Kind == KindPlan {
+		return nil, apperr.E(apperr.Conflict, "", "filing.school_status", sc.Name, sc.Status)
 	}
 	now := s.Now()
 	f := &Filing{Kind: in.Kind, SchoolCode: sc.Code, SchoolName: sc.Name, SchoolType: sc.Type, CityCode: sc.CityCode, State: FilingDraft,
@@ -397,6 +413,7 @@ func (s *FilingService) Update(ctx context.Context, p auth.Principal, id int64, 
 		Data: map[string]any{"filing": f.ID}}); err != nil {
 		return nil, err
 	}
+	f.Events = append(f.Events, ev)
 	return f, nil
 }
 

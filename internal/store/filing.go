@@ -115,6 +115,21 @@ func live(f *school.Filing) bool {
 // CreateFiling stores a new filing and its first event.
 func (db *DB) CreateFiling(ctx context.Context, f *school.Filing, ev school.Event, e audit.Entry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if f.Amends != 0 {
+			// One open amendment at a time: the original's row lock
+			// queues concurrent amendments (SQLite has one writer anyway),
+			// and the check is repeated inside the transaction.
+			if _, err := tx.ExecContext(ctx, `UPDATE filings SET version = version WHERE id = $1`, f.Amends); err != nil {
+				return apperr.Internalf("store: lock amended filing: %w", err)
+			}
+			var open int
+			if err := tx.QueryRowContext(ctx, qOpenAmendments, f.Amends).Scan(&open); err != nil {
+				return apperr.Internalf("store: open amendment: %w", err)
+			}
+			if open > 0 {
+				return apperr.E(apperr.Conflict, "", "filing.amend.open")
+			}
+		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO filings (kind, school_code, city_code, year, state, amends, live, body, site_address,
 			valid_from, valid_to, late, created_by, created_at, updated_at, version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
@@ -142,11 +157,15 @@ func (db *DB) CreateFiling(ctx context.Context, f *school.Filing, ev school.Even
 func (db *DB) UpdateFiling(ctx context.Context, f *school.Filing, prev int64, ev school.Event, superseded int64, e audit.Entry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if superseded != 0 {
+			var was string // approved or published: the history says which
+			if err := tx.QueryRowContext(ctx, `SELECT state FROM filings WHERE id = $1`, superseded).Scan(&was); err != nil {
+				return apperr.Internalf("store: supersede filing: %w", err)
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE filings SET state = $1, live = $2, updated_at = $3, version = version + 1 WHERE id = $4`,
 				school.FilingSuperseded, false, micros(ev.At), superseded); err != nil {
 				return apperr.Internalf("store: supersede filing: %w", err)
 			}
-			if err := insertFilingEvent(ctx, tx, superseded, school.Event{Step: "supersede", From: school.FilingPublished,
+			if err := insertFilingEvent(ctx, tx, superseded, school.Event{Step: "supersede", From: was,
 				To: school.FilingSuperseded, Actor: ev.Actor, At: ev.At, Note: fmt.Sprintf("被变更申报 #%d 取代", f.ID)}); err != nil {
 				return err
 			}
@@ -268,11 +287,12 @@ func (db *DB) SiteOverlaps(ctx context.Context, f *school.Filing) (bool, error) 
 	return n > 0, nil
 }
 
+const qOpenAmendments = `SELECT COUNT(*) FROM filings WHERE amends = $1 AND state NOT IN ('rejected', 'superseded', 'withdrawn', 'published')`
+
 // OpenAmendment reports whether an amendment of filing id is under way.
 func (db *DB) OpenAmendment(ctx context.Context, id int64) (bool, error) {
 	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM filings WHERE amends = $1 AND state NOT IN ('rejected', 'superseded', 'withdrawn', 'published')`,
-		id).Scan(&n)
+	err := db.read.QueryRowContext(ctx, qOpenAmendments, id).Scan(&n)
 	if err != nil {
 		return false, apperr.Internalf("store: open amendment: %w", err)
 	}

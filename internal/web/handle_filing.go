@@ -365,7 +365,10 @@ func filingForm(r *http.Request) (school.FilingInput, error) {
 		}
 	}
 	// A plan line per offering with an intake: intake.<i> with its
-	// offering in major.<i>, level.<i>, mode.<i>.
+	// offering in major.<i>, level.<i>, mode.<i>. All blank is no lines.
+	if in.Kind == school.KindPlan {
+		in.Lines = []school.PlanLine{}
+	}
 	for i := 0; i < school.MaxPlanLines*2; i++ {
 		k := strconv.Itoa(i)
 		if !pf.Has("major." + k) {
@@ -559,6 +562,11 @@ func (s *Server) renderOfferings(w http.ResponseWriter, r *http.Request, c *reqC
 }
 
 func (s *Server) handleOfferingsSave(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	// The CSRF check may have read the token from a header: parse the
+	// form here, or an unread form would save an empty list.
+	if err := r.ParseForm(); err != nil {
+		return apperr.E(apperr.TooLarge, "", "request.too_large")
+	}
 	var list []school.Offering
 	for _, v := range r.PostForm["offer"] {
 		parts := strings.SplitN(v, "|", 3)

@@ -44,6 +44,7 @@ var templateMarkers = map[string]string{
 	"filing_form.html":  `<input type="hidden" name="kind"`,
 	"filing_show.html":  `data-testid="filing-history"`,
 	"offerings.html":    `data-testid="offering-grid"`,
+	"majors.html":       `data-testid="major-table"`,
 }
 
 var pageRoute = regexp.MustCompile(`"GET (/[^"]*)"`)
@@ -61,7 +62,7 @@ func pageURLs(t *testing.T, code, studentID, changeID, certNo, filingID string) 
 		p := m[1]
 		switch {
 		case strings.HasPrefix(p, "/api/"), strings.HasPrefix(p, "/static/"), p == "/healthz", p == "/readyz", p == "/metrics", p == "/favicon.ico",
-			strings.HasSuffix(p, "/pdf"):
+			strings.HasSuffix(p, "/pdf"), strings.HasSuffix(p, ".xlsx"):
 			continue
 		}
 		p = strings.ReplaceAll(p, "{$}", "")

@@ -48,6 +48,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /filings/{id}", s.page(s.handleFilingUpdate))
 	mux.Handle("POST /filings/{id}/act", s.page(s.handleFilingAct))
 	mux.Handle("POST /filing-years", s.page(s.handleFilingYearSet))
+	mux.Handle("GET /majors", s.page(s.handleMajors))
+	mux.Handle("POST /majors", s.page(s.handleMajorSave))
 	mux.Handle("GET /schools/{code}/majors", s.page(s.handleOfferings))
 	mux.Handle("POST /schools/{code}/majors", s.page(s.handleOfferingsSave))
 	mux.Handle("GET /certificates", s.page(s.handleCertList))
@@ -62,6 +64,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /verify", s.handleVerifyPage)
 	mux.HandleFunc("POST /verify", s.handleVerify)
 	mux.HandleFunc("GET /favicon.ico", s.handleFavicon)
+	portal := s.newPortal() // holds the listings it caches
+	mux.HandleFunc("GET /public/qualifications", portal.handleList)
+	mux.HandleFunc("GET /public/qualifications.xlsx", portal.handleXLSX)
+	mux.HandleFunc("GET /public/qualifications/{code}", portal.handleSchool)
 
 	// JSON API.
 	mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)
@@ -90,6 +96,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("PATCH /api/v1/filings/{id}", s.api(s.handleAPIFilingUpdate))
 	mux.Handle("POST /api/v1/filings/{id}/{action}", s.api(s.handleAPIFilingAction))
 	mux.Handle("PUT /api/v1/filing-years/{year}", s.api(s.handleAPIFilingYearSet))
+	mux.Handle("GET /api/v1/majors", s.api(s.handleAPIMajorList))
+	mux.Handle("POST /api/v1/majors", s.api(s.handleAPIMajorSave))
+	mux.Handle("PATCH /api/v1/majors/{id}", s.api(s.handleAPIMajorSave))
 	mux.Handle("GET /api/v1/schools/{code}/majors", s.api(s.handleAPIOfferingsGet))
 	mux.Handle("PUT /api/v1/schools/{code}/majors", s.api(s.handleAPIOfferingsSet))
 	mux.Handle("GET /api/v1/certificates", s.api(s.handleAPICertList))

@@ -598,6 +598,8 @@ func TestWeb(t *testing.T) {
 			{"sql", testAPISQLCharacters},
 			{"pages", testPages},
 			{"certs", testCerts},
+			{"filings", testFilings},
+			{"portal", testPortal},
 		} {
 			t.Run(g.name, func(t *testing.T) { g.fn(t, e) })
 		}
