@@ -130,6 +130,20 @@ func (f *dbFlags) open(ctx context.Context, env Env) (*store.DB, *keyring.Keyrin
 	return db, kr, nil
 }
 
+// openCurrent opens the database for a command that needs the schema to
+// match the binary (everything but migrate and serve, which migrate).
+func (f *dbFlags) openCurrent(ctx context.Context, env Env) (*store.DB, *keyring.Keyring, error) {
+	db, kr, err := f.open(ctx, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, kr, nil
+}
+
 func loadKeyring(path string, env Env) (*keyring.Keyring, error) {
 	if v := env.Getenv(keyring.EnvMasterKey); v != "" {
 		return keyring.Parse(v)

@@ -165,12 +165,8 @@ func runCertRotate(ctx context.Context, args []string, env Env) error {
 }
 
 func certService(ctx context.Context, dbf dbFlags, env Env) (*cert.Service, func(), error) {
-	db, kr, err := dbf.open(ctx, env)
+	db, kr, err := dbf.openCurrent(ctx, env)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := db.CheckSchema(ctx); err != nil {
-		db.Close()
 		return nil, nil, err
 	}
 	return cert.NewService(db, pii.NewAESGCM(kr)), func() { db.Close() }, nil

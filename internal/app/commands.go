@@ -96,14 +96,11 @@ func runUser(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := dbf.open(ctx, env)
+	db, _, err := dbf.openCurrent(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	u := &auth.User{Name: name, DisplayName: *display, Role: r, Scope: *scope}
 	if err := auth.NewService(db).AddUser(ctx, "system", u, password); err != nil {
 		return err
@@ -147,14 +144,11 @@ func runToken(ctx context.Context, args []string, env Env) error {
 	if *user == "" {
 		return fmt.Errorf("%w：需要 --user", ErrUsage)
 	}
-	db, _, err := dbf.open(ctx, env)
+	db, _, err := dbf.openCurrent(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	token, err := auth.NewService(db).CreateAPIToken(ctx, "system", *user, *label, *ttl)
 	if apperr.CodeOf(err) == apperr.NotFound {
 		return fmt.Errorf("用户 %s 不存在", *user)
@@ -179,14 +173,11 @@ func runAudit(ctx context.Context, args []string, env Env) error {
 	if err := parseFlags(fs, args[1:], env); err != nil {
 		return err
 	}
-	db, _, err := dbf.open(ctx, env)
+	db, _, err := dbf.openCurrent(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	start := time.Now()
 	problem, n, err := db.VerifyAudit(ctx)
 	if err != nil {

@@ -39,14 +39,11 @@ func runMajorsList(ctx context.Context, args []string, env Env) error {
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
-	db, _, err := dbf.open(ctx, env)
+	db, _, err := dbf.openCurrent(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	list, err := db.MajorCatalogue(ctx)
 	if err != nil {
 		return err
@@ -152,14 +149,11 @@ func runMajorsImport(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := dbf.open(ctx, env)
+	db, _, err := dbf.openCurrent(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	sum, err := school.ImportMajors(ctx, db, "cli", rows, *dry)
 	if err != nil {
 		if e := apperr.As(err); e.Code != apperr.Internal {

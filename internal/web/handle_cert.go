@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"html/template"
@@ -370,17 +369,12 @@ func (s *Server) handleVerifyPage(w http.ResponseWriter, r *http.Request) {
 // handleVerify checks by number and name from the form: POST keeps the
 // name out of addresses, histories and logs.
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBody)
-	if err := r.ParseForm(); err != nil {
-		s.writeError(w, r, apperr.E(apperr.TooLarge, "", "request.too_large"))
+	token, err := publicForm(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	ck, err := r.Cookie(publicCSRF)
-	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf_token"))) != 1 {
-		s.writeError(w, r, apperr.E(apperr.CSRF, "", "csrf.failed"))
-		return
-	}
-	d := verifyData{CSRF: ck.Value, No: r.PostFormValue("no"), Name: r.PostFormValue("name")}
+	d := verifyData{CSRF: token, No: r.PostFormValue("no"), Name: r.PostFormValue("name")}
 	a, err := s.publicCheck(w, r, "page", func() (*cert.Answer, error) { return s.Certs.VerifyOnline(r.Context(), d.No, d.Name) })
 	s.verifyOutcome(w, r, d, a, err)
 }

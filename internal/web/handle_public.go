@@ -39,18 +39,27 @@ func (s *Server) handleQueryPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
+// publicForm reads a public form and checks its double-submit token; it
+// returns the token for the page to keep.
+func publicForm(w http.ResponseWriter, r *http.Request) (string, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBody)
 	if err := r.ParseForm(); err != nil {
-		s.writeError(w, r, apperr.E(apperr.TooLarge, "", "request.too_large"))
-		return
+		return "", apperr.E(apperr.TooLarge, "", "request.too_large")
 	}
 	ck, err := r.Cookie(publicCSRF)
 	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf_token"))) != 1 {
-		s.writeError(w, r, apperr.E(apperr.CSRF, "", "csrf.failed"))
+		return "", apperr.E(apperr.CSRF, "", "csrf.failed")
+	}
+	return ck.Value, nil
+}
+
+func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
+	token, err := publicForm(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	d := queryData{CSRF: ck.Value, Name: r.PostFormValue("name"), IDType: r.PostFormValue("id_type"), IDTypes: student.IDTypes, Asked: true}
+	d := queryData{CSRF: token, Name: r.PostFormValue("name"), IDType: r.PostFormValue("id_type"), IDTypes: student.IDTypes, Asked: true}
 	recs, err := s.Students.QueryStatus(r.Context(), d.Name, d.IDType, r.PostFormValue("id_number"), clientAddress(r))
 	status := http.StatusOK
 	if err != nil {
