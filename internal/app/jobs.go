@@ -11,13 +11,15 @@ import (
 
 // jobs runs the background work of a node: approved status changes whose
 // effective date has come are applied every minute (and graduations that
-// have no certificate yet get one), and the data
+// have no certificate yet get one, and the public portal's listing is
+// rebuilt before a visitor has to wait for it), and the data
 // comparison runs once a night after 02:00 China time. Both are safe to
 // run on several nodes at once: applying is a state transition guarded by
 // versions, and findings are upserted by key.
 type jobs struct {
 	students   *student.Service
 	certs      *cert.Service
+	warm       func(context.Context) error // the public portal's listing
 	comparison *student.Comparison
 	logger     *slog.Logger
 	now        func() time.Time
@@ -45,6 +47,9 @@ func (j *jobs) tick(ctx context.Context) {
 		j.logger.Error("apply due changes", "error", err)
 	} else if n > 0 {
 		j.logger.Info("applied due changes", "count", n)
+	}
+	if err := j.warm(ctx); err != nil {
+		j.logger.Error("warm the public portal", "error", err)
 	}
 	if n, err := j.certs.IssueMissing(ctx); err != nil {
 		j.logger.Error("issue missing certificates", "error", err)

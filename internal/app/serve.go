@@ -76,7 +76,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
-	bg := &jobs{students: students, certs: certs, comparison: comparison, logger: logger, now: time.Now}
+	bg := &jobs{students: students, certs: certs, warm: srv.WarmPublic, comparison: comparison, logger: logger, now: time.Now}
 	bg.lastNight = time.Now().In(shanghai).Format("2006-01-02") // the first nightly run is the next night
 	go bg.run(jobCtx)
 	ln, err := net.Listen("tcp", *addr)

@@ -61,6 +61,14 @@ type portal struct {
 	entries map[int]*portalEntry
 }
 
+// WarmPublic builds the portal's listing of the current year if it is
+// missing or stale, so that no visitor waits for it: serve's jobs call it
+// every minute.
+func (s *Server) WarmPublic(ctx context.Context) error {
+	_, err := s.portal.listing(ctx, s.currentFilingYear())
+	return err
+}
+
 func (s *Server) newPortal() *portal {
 	return &portal{s: s, release: releaseDigest(s.Version, s.assets), entries: map[int]*portalEntry{}}
 }

@@ -64,10 +64,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /verify", s.handleVerifyPage)
 	mux.HandleFunc("POST /verify", s.handleVerify)
 	mux.HandleFunc("GET /favicon.ico", s.handleFavicon)
-	portal := s.newPortal() // holds the listings it caches
-	mux.HandleFunc("GET /public/qualifications", portal.handleList)
-	mux.HandleFunc("GET /public/qualifications.xlsx", portal.handleXLSX)
-	mux.HandleFunc("GET /public/qualifications/{code}", portal.handleSchool)
+	s.portal = s.newPortal() // holds the listings it caches
+	mux.HandleFunc("GET /public/qualifications", s.portal.handleList)
+	mux.HandleFunc("GET /public/qualifications.xlsx", s.portal.handleXLSX)
+	mux.HandleFunc("GET /public/qualifications/{code}", s.portal.handleSchool)
 
 	// JSON API.
 	mux.HandleFunc("GET /api/v1/openapi.json", s.handleOpenAPI)

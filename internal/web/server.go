@@ -53,6 +53,7 @@ type Server struct {
 	handler http.Handler
 
 	verifyLimiter *addressLimiter
+	portal        *portal
 }
 
 // New wires a server; it parses templates and hashes assets once.
