@@ -238,28 +238,9 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in Input) (*Scho
 // Update changes a school. The province may change any; a city only its own
 // schools, and may not move one to another city. A stale version is refused.
 func (s *Service) Update(ctx context.Context, p auth.Principal, code string, in Input) (*School, error) {
-	if p.Role != auth.RoleProvince && p.Role != auth.RoleCity {
-		return nil, apperr.E(apperr.Forbidden, "", "school.update.forbidden")
-	}
-	sc, err := s.Get(ctx, p, code)
-	if err != nil {
-		return nil, err
-	}
-	before := *sc
-	if in.Code != nil && strings.ToUpper(strings.TrimSpace(*in.Code)) != sc.Code {
-		return nil, apperr.E(apperr.Invalid, "code", "school.code.immutable")
-	}
-	if in.Version != nil && *in.Version != sc.Version {
-		return nil, apperr.E(apperr.Conflict, "version", "school.version.stale")
-	}
-	if err := in.apply(sc); err != nil {
-		return nil, err
-	}
-	if p.Role == auth.RoleCity && sc.CityCode != p.ScopeCode {
-		return nil, apperr.E(apperr.Forbidden, "division_code", "school.move.forbidden")
-	}
-	if *sc == before {
-		return sc, nil
+	before, sc, err := s.planUpdate(ctx, p, code, in)
+	if err != nil || *sc == before {
+		return sc, err
 	}
 	sc.UpdatedAt = s.Now()
 	sc.Version = before.Version + 1
@@ -268,4 +249,45 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, code string, in 
 		return nil, err
 	}
 	return sc, nil
+}
+
+// planUpdate checks an update as Update does and returns the school
+// before and after it, without writing.
+func (s *Service) planUpdate(ctx context.Context, p auth.Principal, code string, in Input) (School, *School, error) {
+	if p.Role != auth.RoleProvince && p.Role != auth.RoleCity {
+		return School{}, nil, apperr.E(apperr.Forbidden, "", "school.update.forbidden")
+	}
+	sc, err := s.Get(ctx, p, code)
+	if err != nil {
+		return School{}, nil, err
+	}
+	before := *sc
+	if in.Code != nil && strings.ToUpper(strings.TrimSpace(*in.Code)) != sc.Code {
+		return before, nil, apperr.E(apperr.Invalid, "code", "school.code.immutable")
+	}
+	if in.Version != nil && *in.Version != sc.Version {
+		return before, nil, apperr.E(apperr.Conflict, "version", "school.version.stale")
+	}
+	if err := in.apply(sc); err != nil {
+		return before, nil, err
+	}
+	if p.Role == auth.RoleCity && sc.CityCode != p.ScopeCode {
+		return before, nil, apperr.E(apperr.Forbidden, "division_code", "school.move.forbidden")
+	}
+	return before, sc, nil
+}
+
+// Changes reports whether Update would change the school (imports' dry
+// runs and their unchanged rows); the same checks apply.
+func (s *Service) Changes(ctx context.Context, p auth.Principal, code string, in Input) (bool, error) {
+	before, after, err := s.planUpdate(ctx, p, code, in)
+	return err == nil && *after != before, err
+}
+
+// CheckNew checks a school p would create, without writing.
+func (s *Service) CheckNew(p auth.Principal, in Input) error {
+	if p.Role != auth.RoleProvince {
+		return apperr.E(apperr.Forbidden, "", "school.create.forbidden")
+	}
+	return in.apply(&School{})
 }

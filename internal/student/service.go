@@ -120,21 +120,9 @@ func (s *Service) Register(ctx context.Context, p auth.Principal, r Registration
 	if err != nil {
 		return nil, err
 	}
-	if sc.Status != school.StatusOperating {
-		return nil, apperr.E(apperr.Invalid, "school_code", "student.school.not_enrolling", sc.Name, sc.Status)
-	}
-	if err := r.Validate(s.today(), s.majorKnown(ctx)); err != nil {
+	st, err := s.Prepare(ctx, sc, r)
+	if err != nil {
 		return nil, err
-	}
-	now := s.Now()
-	st := &Student{
-		SchoolCode: sc.Code, SchoolName: sc.Name, CityCode: sc.CityCode,
-		Name: r.Name, IDType: r.IDType, IDMasked: pii.MaskNumber(r.IDNumber), IDBlind: s.blind(r.IDType, r.IDNumber),
-		IDSealed: s.Protect.Seal([]byte(r.IDNumber), []byte(r.IDType)),
-		Sex:      r.Sex, BirthDate: r.BirthDate, Ethnicity: r.Ethnicity, Major: r.Major, ClassLevel: r.ClassLevel,
-		StudyMode: r.StudyMode, EntryPoint: r.EntryPoint, EnrollmentDate: r.EnrollmentDate,
-		ExpectedGraduation: ExpectedGraduation(r.EnrollmentDate, r.ClassLevel, r.EntryPoint),
-		Status:             StatusEnrolled, LastActivity: now, CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	err = s.Store.CreateStudent(ctx, st, audit.Entry{Actor: p.Name, Action: "student.register", Entity: "student", EntityID: st.SchoolCode,
 		Data: map[string]string{"school_code": st.SchoolCode, "name": st.Name, "id_type": st.IDType, "id_number": st.IDMasked,
@@ -144,6 +132,29 @@ func (s *Service) Register(ctx context.Context, p auth.Principal, r Registration
 	}
 	st.IDNumber = st.IDMasked
 	return st, nil
+}
+
+// Prepare checks a registration for school sc with the registry's rules
+// and builds the record, protected identity included, without storing it:
+// Register stores one, an import many. The one-active rule is the
+// store's, at insert.
+func (s *Service) Prepare(ctx context.Context, sc *school.School, r Registration) (*Student, error) {
+	if sc.Status != school.StatusOperating {
+		return nil, apperr.E(apperr.Invalid, "school_code", "student.school.not_enrolling", sc.Name, sc.Status)
+	}
+	if err := r.Validate(s.today(), s.majorKnown(ctx)); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	return &Student{
+		SchoolCode: sc.Code, SchoolName: sc.Name, CityCode: sc.CityCode,
+		Name: r.Name, IDType: r.IDType, IDMasked: pii.MaskNumber(r.IDNumber), IDBlind: s.blind(r.IDType, r.IDNumber),
+		IDSealed: s.Protect.Seal([]byte(r.IDNumber), []byte(r.IDType)),
+		Sex:      r.Sex, BirthDate: r.BirthDate, Ethnicity: r.Ethnicity, Major: r.Major, ClassLevel: r.ClassLevel,
+		StudyMode: r.StudyMode, EntryPoint: r.EntryPoint, EnrollmentDate: r.EnrollmentDate,
+		ExpectedGraduation: ExpectedGraduation(r.EnrollmentDate, r.ClassLevel, r.EntryPoint),
+		Status:             StatusEnrolled, LastActivity: now, CreatedAt: now, UpdatedAt: now, Version: 1,
+	}, nil
 }
 
 func (s *Service) majorKnown(ctx context.Context) func(string) bool {

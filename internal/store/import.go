@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/gongjiang/gongjiang/internal/apperr"
+	"github.com/gongjiang/gongjiang/internal/audit"
+	"github.com/gongjiang/gongjiang/internal/student"
+)
+
+// ActiveByBlind finds the active 学籍 of each blind index given (imports
+// check a batch of rows at once); missing keys have none.
+func (db *DB) ActiveByBlind(ctx context.Context, blinds []string) (map[string]*student.Student, error) {
+	out := make(map[string]*student.Student, len(blinds))
+	for start := 0; start < len(blinds); start += 500 {
+		chunk := blinds[start:min(start+500, len(blinds))]
+		w := &where{}
+		ph := make([]string, len(chunk))
+		for i, b := range chunk {
+			ph[i] = w.arg(b)
+		}
+		rows, err := db.read.QueryContext(ctx, `SELECT `+studentColumns+studentFrom+` WHERE s.active AND s.id_blind IN (`+strings.Join(ph, ", ")+`)`, w.args...)
+		if err != nil {
+			return nil, apperr.Internalf("store: active by blind: %w", err)
+		}
+		for rows.Next() {
+			s, err := scanStudent(rows)
+			if err != nil {
+				rows.Close()
+				return nil, apperr.Internalf("store: scan student: %w", err)
+			}
+			out[s.IDBlind] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, apperr.Internalf("store: active by blind: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ImportStudents registers a batch in one transaction, each row in a
+// savepoint: a person who became active elsewhere since the batch was
+// checked is refused alone (dup[i] is true) and the rest commit. e is the
+// batch's one audit entry; its Data, a map, gets the student numbers.
+func (db *DB) ImportStudents(ctx context.Context, batch []*student.Student, e audit.Entry) (dup []bool, err error) {
+	dup = make([]bool, len(batch))
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var numbers []string
+		for i, s := range batch {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT import_row"); err != nil {
+				return apperr.Internalf("store: savepoint: %w", err)
+			}
+			no, err := db.insertStudent(ctx, tx, s)
+			switch {
+			case errors.Is(err, errDuplicate):
+				dup[i] = true
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT import_row"); err != nil {
+					return apperr.Internalf("store: savepoint: %w", err)
+				}
+			case err != nil:
+				return err
+			default:
+				s.StudentNo = no
+				numbers = append(numbers, no)
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT import_row"); err != nil {
+				return apperr.Internalf("store: savepoint: %w", err)
+			}
+		}
+		if len(numbers) == 0 {
+			return nil
+		}
+		if m, ok := e.Data.(map[string]any); ok {
+			m["added"], m["student_nos"] = len(numbers), numbers
+		}
+		return db.appendAudit(ctx, tx, e)
+	})
+	if err != nil {
+		for _, s := range batch {
+			s.StudentNo, s.ID = "", 0
+		}
+		return nil, err
+	}
+	return dup, nil
+}
+
+// ImportAllStudents registers every batch next returns (nil at the end)
+// in one transaction, for an all-or-nothing import: a person who became
+// active elsewhere since the file was checked refuses the whole import.
+// It returns how many it added.
+func (db *DB) ImportAllStudents(ctx context.Context, next func() ([]*student.Student, error), e audit.Entry) (int, error) {
+	added := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for {
+			batch, err := next()
+			if err != nil {
+				return err
+			}
+			if batch == nil {
+				break
+			}
+			for _, s := range batch {
+				no, err := db.insertStudent(ctx, tx, s)
+				if errors.Is(err, errDuplicate) {
+					return apperr.E(apperr.DuplicateRegistration, "id_number", "import.raced", s.IDMasked)
+				}
+				if err != nil {
+					return err
+				}
+				s.StudentNo = no
+				added++
+			}
+		}
+		if added == 0 {
+			return nil
+		}
+		if m, ok := e.Data.(map[string]any); ok {
+			m["added"] = added
+		}
+		return db.appendAudit(ctx, tx, e)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
