@@ -48,6 +48,8 @@ func commands() []command {
 		{"user", "管理用户：user add NAME --role ROLE [--scope CODE]（密码从标准输入读取）", runUser},
 		{"token", "生成 API 令牌：token create --user NAME", runToken},
 		{"audit", "校验审计日志：audit verify", runAudit},
+		{"import", "导入：import template students|schools --out FILE.xlsx（写出导入模板）", runImport},
+		{"export", "导出 Excel：export students|schools --out FILE.xlsx [--school CODE] [--city CODE] [--status S]（省级范围，证件号码打码）", runExport},
 		{"majors", "专业目录：majors list（CSV 输出）、majors import FILE.csv [--dry-run]（导入官方专业目录）", runMajors},
 		{"cert", "毕业证书：cert verify PAYLOAD_OR_FILE --key FILE（离线验证）、cert keys、cert rotate-key --alg ed25519|sm2", runCert},
 		{"backup", "备份 SQLite 数据库：backup --out FILE", runBackup},

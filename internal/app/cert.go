@@ -36,8 +36,9 @@ func runCert(ctx context.Context, args []string, env Env) error {
 	return fmt.Errorf("%w：%s", ErrUsage, certUsage)
 }
 
-// positionalFirst lets the one positional argument come before the flags,
-// as in `cert verify PAYLOAD --key FILE`.
+// positionalFirst parses a command with one positional argument that may
+// stand before, between or after the flags, as in `cert verify PAYLOAD
+// --key FILE` or `import students --db X FILE --mode valid-only`.
 func positionalFirst(fs *flag.FlagSet, args []string, env Env) (string, error) {
 	var pos string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -48,7 +49,11 @@ func positionalFirst(fs *flag.FlagSet, args []string, env Env) (string, error) {
 	}
 	if pos == "" && fs.NArg() > 0 {
 		pos = fs.Arg(0)
-	} else if fs.NArg() > 0 {
+		if err := parseFlags(fs, fs.Args()[1:], env); err != nil { // the flags after it
+			return "", err
+		}
+	}
+	if fs.NArg() > 0 {
 		return "", fmt.Errorf("%w：多余的参数 %q", ErrUsage, fs.Arg(0))
 	}
 	return pos, nil

@@ -31,7 +31,7 @@ var Students = Schema{Kind: "students", Name: "学籍", Columns: []Column{
 	{Key: "name", Header: "姓名", Aliases: []string{"学生姓名"}, Required: true, Example: "王小明"},
 	{Key: "id_type", Header: "证件类型", Aliases: []string{"身份证件类型"}, Note: "不填即居民身份证", Choices: fixed(student.IDTypes), Example: student.ResidentID},
 	{Key: "id_number", Header: "证件号码", Aliases: []string{"身份证号", "身份证号码", "公民身份号码"}, Required: true,
-		Note: "居民身份证按 GB 11643 校验：18 位、校验码、出生日期、性别与行政区划代码；请把单元格设为文本，避免 Excel 改成科学计数法", Example: "370102200801010036"},
+		Note: "居民身份证按 GB 11643 校验：18 位、校验码、出生日期、性别与行政区划代码；请把单元格设为文本，避免 Excel 改成科学计数法", Example: "37010220080101003X"},
 	{Key: "sex", Header: "性别", Required: true, Choices: fixed(student.Sexes), Example: "男"},
 	{Key: "birth_date", Header: "出生日期", Required: true, Note: "YYYY-MM-DD，也接受 2008/1/1、20080101 和 Excel 日期", Example: "2008-01-01"},
 	{Key: "ethnicity", Header: "民族", Required: true, Note: "名称或 GB 3304 代码（汉族 或 01）", Choices: ethnicNames, Example: "汉族"},

@@ -600,6 +600,7 @@ func TestWeb(t *testing.T) {
 			{"certs", testCerts},
 			{"filings", testFilings},
 			{"portal", testPortal},
+			{"exports", testExports},
 		} {
 			t.Run(g.name, func(t *testing.T) { g.fn(t, e) })
 		}
