@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/gongjiang/gongjiang/internal/apperr"
@@ -42,11 +43,79 @@ func (db *DB) ActiveByBlind(ctx context.Context, blinds []string) (map[string]*s
 	return out, nil
 }
 
-// ImportStudents registers a batch in one transaction, each row in a
-// savepoint: a person who became active elsewhere since the batch was
-// checked is refused alone (dup[i] is true) and the rest commit. e is the
-// batch's one audit entry; its Data, a map, gets the student numbers.
+// ImportStudents registers a batch in one transaction. e is the batch's
+// one audit entry; its Data, a map, gets the student numbers. The batch
+// was checked against the active registrations just before, so it is
+// numbered per registry with one counter update each and inserted in
+// multi-row statements; if a person became active elsewhere meanwhile,
+// that fails the whole transaction, and the batch is written again row by
+// row, each in a savepoint, refusing only that person (dup[i] is true).
 func (db *DB) ImportStudents(ctx context.Context, batch []*student.Student, e audit.Entry) (dup []bool, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.numberBatch(ctx, tx, batch); err != nil {
+			return err
+		}
+		rows := make([][]any, len(batch))
+		numbers := make([]string, len(batch))
+		for i, s := range batch {
+			rows[i], numbers[i] = studentRow(s), s.StudentNo
+		}
+		if err := db.insertRows(ctx, tx, "students", studentBulkColumns, rows); err != nil {
+			return err
+		}
+		if m, ok := e.Data.(map[string]any); ok {
+			m["added"], m["student_nos"] = len(numbers), numbers
+		}
+		return db.appendAudit(ctx, tx, e)
+	})
+	if err == nil {
+		return make([]bool, len(batch)), nil
+	}
+	for _, s := range batch {
+		s.StudentNo = ""
+	}
+	if apperr.CodeOf(err) != apperr.Duplicate {
+		return nil, err
+	}
+	return db.importRowByRow(ctx, batch, e)
+}
+
+// numberBatch gives each student of a batch the next number of its
+// registry (school, study mode, year), in the batch's order.
+func (db *DB) numberBatch(ctx context.Context, tx *sql.Tx, batch []*student.Student) error {
+	type registry struct {
+		school, mode string
+		year         int
+	}
+	var order []registry
+	members := map[registry][]*student.Student{}
+	for _, s := range batch {
+		year := 0
+		fmt.Sscanf(s.EnrollmentDate, "%4d", &year)
+		r := registry{s.SchoolCode, s.StudyMode, year}
+		if members[r] == nil {
+			order = append(order, r)
+		}
+		members[r] = append(members[r], s)
+	}
+	for _, r := range order {
+		n := len(members[r])
+		var last int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO student_counters (school_code, study_mode, year, last) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (school_code, study_mode, year) DO UPDATE SET last = student_counters.last + $4 RETURNING last`,
+			r.school, r.mode, r.year, n).Scan(&last)
+		if err != nil {
+			return apperr.Internalf("store: student numbers: %w", err)
+		}
+		for i, s := range members[r] {
+			s.StudentNo = StudentNo(r.school, r.mode, r.year, int(last)-n+1+i)
+		}
+	}
+	return nil
+}
+
+// importRowByRow is ImportStudents' careful path: each row in a savepoint.
+func (db *DB) importRowByRow(ctx context.Context, batch []*student.Student, e audit.Entry) (dup []bool, err error) {
 	dup = make([]bool, len(batch))
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		var numbers []string

@@ -235,3 +235,47 @@ func TestSchoolImport(t *testing.T) {
 		}
 	})
 }
+
+// TestImportBatchRace: a person registered between the batch's check and
+// its commit is refused alone; the others are numbered and stored.
+func TestImportBatchRace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		f := newImportFixture(t, dsn)
+		ctx := context.Background()
+		sc, err := f.schools.Get(ctx, province, "3701001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var batch []*student.Student
+		for n := 40; n < 43; n++ {
+			r := row(n, "3701001")
+			st, err := f.students.Prepare(ctx, sc, student.Registration{SchoolCode: r[0], Name: r[1], IDNumber: r[2], Sex: r[3], BirthDate: r[4],
+				Ethnicity: r[5], Major: r[6], ClassLevel: r[7], StudyMode: r[8], EntryPoint: r[9], EnrollmentDate: r[10]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, st)
+		}
+		r := row(41, "3701002") // the second person, registered elsewhere first
+		if _, err := f.students.Register(ctx, province, student.Registration{SchoolCode: r[0], Name: r[1], IDNumber: r[2], Sex: r[3],
+			BirthDate: r[4], Ethnicity: r[5], Major: r[6], ClassLevel: r[7], StudyMode: r[8], EntryPoint: r[9], EnrollmentDate: r[10]}); err != nil {
+			t.Fatal(err)
+		}
+		before := f.count(t)
+		dup, err := f.db.ImportStudents(ctx, batch, audit.Entry{Actor: "t", Action: "import.students", Entity: "import", EntityID: "students",
+			Data: map[string]any{}})
+		if err != nil || len(dup) != 3 || dup[0] || !dup[1] || dup[2] {
+			t.Fatalf("dup %v, %v", dup, err)
+		}
+		if f.count(t) != before+2 || batch[0].StudentNo == "" || batch[2].StudentNo == "" || batch[0].StudentNo == batch[2].StudentNo {
+			t.Fatalf("stored %d, numbers %q %q", f.count(t)-before, batch[0].StudentNo, batch[2].StudentNo)
+		}
+		// Numbers keep counting where the batch left them.
+		again := row(50, "3701001")
+		st, err := f.students.Register(ctx, schoolA, student.Registration{SchoolCode: again[0], Name: again[1], IDNumber: again[2], Sex: again[3],
+			BirthDate: again[4], Ethnicity: again[5], Major: again[6], ClassLevel: again[7], StudyMode: again[8], EntryPoint: again[9], EnrollmentDate: again[10]})
+		if err != nil || st.StudentNo <= batch[2].StudentNo {
+			t.Fatalf("next number %q after %q: %v", st.StudentNo, batch[2].StudentNo, err)
+		}
+	})
+}
