@@ -132,6 +132,9 @@ func (s *Server) handleAPIFilingAction(w http.ResponseWriter, r *http.Request, c
 	if f, err = s.Filings.Act(r.Context(), c.P, id, action, in.Note); err != nil {
 		return err
 	}
+	if action == school.ActPublish {
+		s.portal.forget()
+	}
 	writeJSON(w, http.StatusOK, f)
 	return nil
 }
@@ -507,6 +510,9 @@ func (s *Server) handleFilingAct(w http.ResponseWriter, r *http.Request, c *reqC
 		next, err = s.Filings.Amend(r.Context(), c.P, f.ID)
 	} else {
 		next, err = s.Filings.Act(r.Context(), c.P, f.ID, action, r.PostFormValue("note"))
+		if err == nil && action == school.ActPublish {
+			s.portal.forget()
+		}
 	}
 	if err != nil {
 		if e := apperr.As(err); e.Code == apperr.Internal || e.Code == apperr.NotFound {

@@ -69,6 +69,14 @@ func (s *Server) WarmPublic(ctx context.Context) error {
 	return err
 }
 
+// forget drops every cached listing: a publication on this node shows on
+// its next request (other nodes catch up within their refresh interval).
+func (p *portal) forget() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.entries)
+}
+
 func (s *Server) newPortal() *portal {
 	return &portal{s: s, release: releaseDigest(s.Version, s.assets), entries: map[int]*portalEntry{}}
 }
