@@ -28,6 +28,7 @@ var (
 )
 
 type importFixture struct {
+	dsn      string
 	db       *store.DB
 	students *student.Service
 	schools  *school.Service
@@ -49,7 +50,7 @@ func newImportFixture(t testing.TB, dsn string) *importFixture {
 	}
 	svc := student.NewService(db, storetest.Protector())
 	svc.Now = func() time.Time { return importNow }
-	return &importFixture{db: db, students: svc, schools: school.NewService(db), dir: t.TempDir()}
+	return &importFixture{dsn: dsn, db: db, students: svc, schools: school.NewService(db), dir: t.TempDir()}
 }
 
 var studentHeader = []string{"学校代码", "姓名", "证件号码", "性别", "出生日期", "民族", "专业", "培养层次", "学习形式", "入学起点", "入学日期"}
