@@ -33,8 +33,6 @@ func filingFilter(q url.Values, defaultYear int) (school.FilingFilter, error) {
 	return f, nil
 }
 
-func pathFilingID(r *http.Request) (int64, error) { return pathID(r) }
-
 // --- JSON API ------------------------------------------------------------
 
 func (s *Server) handleAPIFilingList(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -72,7 +70,7 @@ func (s *Server) handleAPIFilingCreate(w http.ResponseWriter, r *http.Request, c
 }
 
 func (s *Server) handleAPIFilingGet(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	id, err := pathFilingID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -85,7 +83,7 @@ func (s *Server) handleAPIFilingGet(w http.ResponseWriter, r *http.Request, c *r
 }
 
 func (s *Server) handleAPIFilingUpdate(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	id, err := pathFilingID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -107,7 +105,7 @@ type filingActionInput struct {
 
 // handleAPIFilingAction takes a review step: POST /api/v1/filings/{id}/{action}.
 func (s *Server) handleAPIFilingAction(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	id, err := pathFilingID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -433,7 +431,7 @@ func (s *Server) handleFilingCreate(w http.ResponseWriter, r *http.Request, c *r
 }
 
 func (s *Server) pathFiling(r *http.Request, c *reqCtx) (*school.Filing, error) {
-	id, err := pathFilingID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return nil, err
 	}
