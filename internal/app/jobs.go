@@ -21,12 +21,19 @@ type jobs struct {
 	certs      *cert.Service
 	warm       func(context.Context) error // the public portal's listing
 	comparison *student.Comparison
-	logger     *slog.Logger
-	now        func() time.Time
-	lastNight  string // the date of the last nightly comparison
+	// purgeImports deletes import jobs (and the rows they refused) that
+	// ended before a time; run nightly for those older than importKeep.
+	purgeImports func(context.Context, time.Time) (int, error)
+	logger       *slog.Logger
+	now          func() time.Time
+	lastNight    string // the date of the last nightly comparison
 }
 
 var shanghai = time.FixedZone("CST", 8*3600)
+
+// importKeep is how long a finished import job, with the refused rows it
+// holds (personal data), is kept.
+const importKeep = 30 * 24 * time.Hour
 
 func (j *jobs) run(ctx context.Context) {
 	tick := time.NewTicker(time.Minute)
@@ -60,6 +67,11 @@ func (j *jobs) tick(ctx context.Context) {
 	today := local.Format("2006-01-02")
 	if local.Hour() >= 2 && j.lastNight != today {
 		j.lastNight = today
+		if n, err := j.purgeImports(ctx, j.now().Add(-importKeep)); err != nil {
+			j.logger.Error("purge old import jobs", "error", err)
+		} else if n > 0 {
+			j.logger.Info("purged old import jobs", "count", n)
+		}
 		sum, err := j.comparison.RunAll(ctx, student.CompareOptions{})
 		if err != nil {
 			j.logger.Error("nightly comparison", "error", err)

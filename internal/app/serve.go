@@ -17,6 +17,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/student"
+	"github.com/gongjiang/gongjiang/internal/transfer"
 	"github.com/gongjiang/gongjiang/internal/web"
 )
 
@@ -39,6 +40,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	logFormat := fs.String("log-format", "text", "日志格式：text 或 json")
 	publicURL := fs.String("public-url", env.Getenv("GONGJIANG_PUBLIC_URL"), "公众访问本系统的地址，写入证书二维码，如 https://gj.example.gov.cn（环境变量 GONGJIANG_PUBLIC_URL；默认取每个请求的地址）")
 	verifyRate := fs.Int("verify-rate", web.DefaultVerifyPerMinute, "每个地址每分钟可查验证书的次数（每个节点分别计）")
+	importLease := fs.Duration("import-lease", transfer.DefaultLease, "节点停止响应多久后，其他节点（或重启后的本节点）接手它的导入任务")
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
@@ -69,16 +71,30 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	comparison := &student.Comparison{Store: db, Protect: protect, Now: time.Now}
-	srv, err := web.New(web.Deps{DB: db, Auth: auth.NewService(db), Schools: school.NewService(db), Students: students,
-		Compare: comparison, Certs: certs, Filings: school.NewFilingService(db), Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate})
+	schools := school.NewService(db)
+	imports := transfer.NewRunner(db, students, schools, protect)
+	imports.Lease, imports.Logger = *importLease, logger
+	srv, err := web.New(web.Deps{DB: db, Auth: auth.NewService(db), Schools: schools, Students: students, Compare: comparison, Certs: certs,
+		Filings: school.NewFilingService(db), Imports: imports, Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate})
 	if err != nil {
 		return err
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
-	bg := &jobs{students: students, certs: certs, warm: srv.WarmPublic, comparison: comparison, logger: logger, now: time.Now}
+	bg := &jobs{students: students, certs: certs, warm: srv.WarmPublic, comparison: comparison, purgeImports: db.PurgeImportJobs, logger: logger, now: time.Now}
 	bg.lastNight = time.Now().In(shanghai).Format("2006-01-02") // the first nightly run is the next night
 	go bg.run(jobCtx)
+	importsDone := make(chan struct{})
+	go func() {
+		defer close(importsDone)
+		imports.Run(jobCtx)
+	}()
+	// An import in progress stops (its lease released, to be resumed from
+	// its checkpoint) before the database closes.
+	defer func() {
+		stopJobs()
+		<-importsDone
+	}()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("无法监听 %s：%w", *addr, err)

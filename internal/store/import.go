@@ -10,6 +10,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/apperr"
 	"github.com/gongjiang/gongjiang/internal/audit"
 	"github.com/gongjiang/gongjiang/internal/student"
+	"github.com/gongjiang/gongjiang/internal/transfer"
 )
 
 // ActiveByBlind finds the active 学籍 of each blind index given (imports
@@ -50,7 +51,7 @@ func (db *DB) ActiveByBlind(ctx context.Context, blinds []string) (map[string]*s
 // multi-row statements; if a person became active elsewhere meanwhile,
 // that fails the whole transaction, and the batch is written again row by
 // row, each in a savepoint, refusing only that person (dup[i] is true).
-func (db *DB) ImportStudents(ctx context.Context, batch []*student.Student, e audit.Entry) (dup []bool, err error) {
+func (db *DB) ImportStudents(ctx context.Context, batch []*student.Student, e audit.Entry, checkpoint func(dup []bool) *transfer.Checkpoint) (dup []bool, err error) {
 	if len(batch) == bulkRows {
 		db.warmBulk(ctx, "students", studentBulkColumns)
 	}
@@ -69,7 +70,10 @@ func (db *DB) ImportStudents(ctx context.Context, batch []*student.Student, e au
 		if m, ok := e.Data.(map[string]any); ok {
 			m["added"], m["student_nos"] = len(numbers), numbers
 		}
-		return db.appendAudit(ctx, tx, e)
+		if err := db.appendAudit(ctx, tx, e); err != nil {
+			return err
+		}
+		return writeCheckpoint(ctx, tx, checkpoint, make([]bool, len(batch)))
 	})
 	if err == nil {
 		return make([]bool, len(batch)), nil
@@ -80,7 +84,7 @@ func (db *DB) ImportStudents(ctx context.Context, batch []*student.Student, e au
 	if apperr.CodeOf(err) != apperr.Duplicate {
 		return nil, err
 	}
-	return db.importRowByRow(ctx, batch, e)
+	return db.importRowByRow(ctx, batch, e, checkpoint)
 }
 
 // numberBatch gives each student of a batch the next number of its
@@ -118,7 +122,7 @@ func (db *DB) numberBatch(ctx context.Context, tx *sql.Tx, batch []*student.Stud
 }
 
 // importRowByRow is ImportStudents' careful path: each row in a savepoint.
-func (db *DB) importRowByRow(ctx context.Context, batch []*student.Student, e audit.Entry) (dup []bool, err error) {
+func (db *DB) importRowByRow(ctx context.Context, batch []*student.Student, e audit.Entry, checkpoint func(dup []bool) *transfer.Checkpoint) (dup []bool, err error) {
 	dup = make([]bool, len(batch))
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		var numbers []string
@@ -143,13 +147,15 @@ func (db *DB) importRowByRow(ctx context.Context, batch []*student.Student, e au
 				return apperr.Internalf("store: savepoint: %w", err)
 			}
 		}
-		if len(numbers) == 0 {
-			return nil
+		if len(numbers) > 0 {
+			if m, ok := e.Data.(map[string]any); ok {
+				m["added"], m["student_nos"] = len(numbers), numbers
+			}
+			if err := db.appendAudit(ctx, tx, e); err != nil {
+				return err
+			}
 		}
-		if m, ok := e.Data.(map[string]any); ok {
-			m["added"], m["student_nos"] = len(numbers), numbers
-		}
-		return db.appendAudit(ctx, tx, e)
+		return writeCheckpoint(ctx, tx, checkpoint, dup)
 	})
 	if err != nil {
 		for _, s := range batch {
@@ -164,7 +170,7 @@ func (db *DB) importRowByRow(ctx context.Context, batch []*student.Student, e au
 // in one transaction, for an all-or-nothing import: a person who became
 // active elsewhere since the file was checked refuses the whole import.
 // It returns how many it added.
-func (db *DB) ImportAllStudents(ctx context.Context, next func() ([]*student.Student, error), e audit.Entry) (int, error) {
+func (db *DB) ImportAllStudents(ctx context.Context, next func() ([]*student.Student, error), e audit.Entry, final func(added int) *transfer.Checkpoint) (int, error) {
 	added := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for {
@@ -185,6 +191,11 @@ func (db *DB) ImportAllStudents(ctx context.Context, next func() ([]*student.Stu
 				}
 				s.StudentNo = no
 				added++
+			}
+		}
+		if final != nil {
+			if err := saveCheckpoint(ctx, tx, final(added)); err != nil {
+				return err
 			}
 		}
 		if added == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gongjiang/gongjiang/internal/apperr"
@@ -38,12 +39,28 @@ type Refusal struct {
 	Reason string   `json:"reason"`
 }
 
+// Explain is the refusal for people: the column at fault and what is
+// wrong.
+func (r Refusal) Explain() string {
+	if r.Column != "" {
+		return "“" + r.Column + "”：" + r.Reason
+	}
+	return r.Reason
+}
+
 // StudentStore is what a student import needs from storage.
 type StudentStore interface {
 	FindSchool(ctx context.Context, scope auth.Scope, code string) (*school.School, error)
 	ActiveByBlind(ctx context.Context, blinds []string) (map[string]*student.Student, error)
-	ImportStudents(ctx context.Context, batch []*student.Student, e audit.Entry) ([]bool, error)
-	ImportAllStudents(ctx context.Context, next func() ([]*student.Student, error), e audit.Entry) (int, error)
+	// ImportStudents registers a batch in one transaction and answers
+	// which rows were refused as duplicates; checkpoint, given those, is
+	// the job's progress to write in the same transaction (nil: none).
+	ImportStudents(ctx context.Context, batch []*student.Student, e audit.Entry, checkpoint func(dup []bool) *Checkpoint) ([]bool, error)
+	// ImportAllStudents registers every batch next returns in one
+	// transaction; final, given how many were added, is the job's
+	// progress to write in it (nil: none).
+	ImportAllStudents(ctx context.Context, next func() ([]*student.Student, error), e audit.Entry, final func(added int) *Checkpoint) (int, error)
+	SaveImportCheckpoint(ctx context.Context, cp Checkpoint) error
 }
 
 // StudentImport loads student registrations from a sheet with the
@@ -58,8 +75,12 @@ type StudentImport struct {
 	Students *student.Service
 	// Progress, if set, is told how many rows have been read.
 	Progress func(rows int)
+	// Job, if set, makes the run resumable (see JobRun); refusals then go
+	// to the store and Run returns none.
+	Job *JobRun
 
 	unchanged map[string]bool // blind indexes found already registered, by the first pass
+	lastLine  int             // the last line the latest pass read
 }
 
 // importBatch is how many rows are checked against the database, and
@@ -88,12 +109,22 @@ func (im *StudentImport) Run(ctx context.Context, p auth.Principal, open Opener,
 		return Summary{}, nil, apperr.E(apperr.Forbidden, "", "student.register.forbidden")
 	}
 	commit := !dryRun && mode == ModeValidOnly
+	job := im.Job
+	if !dryRun && mode == ModeAllOrNothing {
+		// Nothing this commit writes survives a crash until its single
+		// transaction ends, so it has no checkpoints: it starts over.
+		im.Job = nil
+		defer func() { im.Job = job }()
+	}
 	sum, refused, err := im.pass(ctx, p, open, commit)
 	if err != nil || dryRun || mode == ModeValidOnly {
 		sum.Committed = commit && err == nil
 		return sum, refused, err
 	}
 	if len(refused) > 0 { // all-or-nothing: nothing is written
+		if job != nil {
+			return sum, nil, im.Store.SaveImportCheckpoint(ctx, job.checkpoint(im.lastLine, sum, refused))
+		}
 		return sum, refused, nil
 	}
 	// Second pass: the file checked clean; commit it whole.
@@ -103,6 +134,15 @@ func (im *StudentImport) Run(ctx context.Context, p auth.Principal, open Opener,
 	}
 	defer t.Close()
 	rd := im.rowReader(ctx, p, t)
+	var final func(int) *Checkpoint
+	if job != nil {
+		final = func(added int) *Checkpoint {
+			s := sum
+			s.Added, s.Committed = added, true
+			cp := job.checkpoint(im.lastLine, s, nil)
+			return &cp
+		}
+	}
 	added, err := im.Store.ImportAllStudents(ctx, func() ([]*student.Student, error) {
 		var batch []*student.Student
 		for len(batch) < importBatch {
@@ -125,7 +165,7 @@ func (im *StudentImport) Run(ctx context.Context, p auth.Principal, open Opener,
 		}
 		return batch, nil
 	}, audit.Entry{Actor: p.Name, Action: "import.students", Entity: "import", EntityID: "students",
-		Data: map[string]any{"mode": mode, "rows": sum.Rows}})
+		Data: map[string]any{"mode": mode, "rows": sum.Rows}}, final)
 	if err != nil {
 		return sum, nil, err
 	}
@@ -134,19 +174,32 @@ func (im *StudentImport) Run(ctx context.Context, p auth.Principal, open Opener,
 }
 
 // pass reads the whole file once, checking every row; with commit it
-// loads each batch's valid rows as it goes.
+// loads each batch's valid rows as it goes. With a job, each batch ends
+// in a checkpoint, written with the batch's rows.
 func (im *StudentImport) pass(ctx context.Context, p auth.Principal, open Opener, commit bool) (Summary, []Refusal, error) {
 	var sum Summary
-	var refused []Refusal
+	resume := 0
+	if im.Job != nil {
+		sum, resume = im.Job.From.Summary, im.Job.From.Line
+	}
+	var refused []Refusal // with a job, only those since the last checkpoint
 	t, err := open()
 	if err != nil {
 		return sum, nil, err
 	}
 	defer t.Close()
 	im.unchanged = map[string]bool{}
+	im.lastLine = resume
 	rd := im.rowReader(ctx, p, t)
 	var batch []pending
+	refuse := func(r Refusal) {
+		refused = append(refused, r)
+		sum.Refused++
+	}
+	// stored is set when a batch's commit wrote the checkpoint itself.
+	stored := false
 	flush := func() error {
+		stored = false
 		if len(batch) == 0 {
 			return nil
 		}
@@ -169,31 +222,63 @@ func (im *StudentImport) pass(ctx context.Context, p auth.Principal, open Opener
 				sum.Unchanged++
 				im.unchanged[b.st.IDBlind] = true
 			case held.SchoolCode == b.st.SchoolCode:
-				refused = append(refused, Refusal{Line: b.line, Cells: b.cells, Reason: apperr.E(apperr.Conflict, "", "import.differs", held.StudentNo).Message()})
+				refuse(Refusal{Line: b.line, Cells: b.cells, Reason: apperr.E(apperr.Conflict, "", "import.differs", held.StudentNo).Message()})
 			default:
-				refused = append(refused, Refusal{Line: b.line, Cells: b.cells, Column: "证件号码",
+				refuse(Refusal{Line: b.line, Cells: b.cells, Column: "证件号码",
 					Reason: apperr.E(apperr.DuplicateRegistration, "", "student.duplicate", held.SchoolName).Message()})
 			}
 		}
+		batch = batch[:0]
 		if !commit || len(load) == 0 {
 			sum.Added += len(load)
-			batch = batch[:0]
 			return nil
 		}
+		// outcome is the batch's effect once the database has said which
+		// rows another registration took first.
+		outcome := func(dup []bool) (s Summary, raced []Refusal) {
+			s = sum
+			for i, d := range dup {
+				if d {
+					raced = append(raced, Refusal{Line: loadRows[i].line, Cells: loadRows[i].cells, Column: "证件号码",
+						Reason: apperr.E(apperr.DuplicateRegistration, "", "import.raced", load[i].IDMasked).Message()})
+					s.Refused++
+				} else {
+					s.Added++
+				}
+			}
+			return s, raced
+		}
+		var checkpoint func([]bool) *Checkpoint
+		if im.Job != nil {
+			checkpoint = func(dup []bool) *Checkpoint {
+				s, raced := outcome(dup)
+				cp := im.Job.checkpoint(im.lastLine, s, append(slices.Clone(refused), raced...))
+				return &cp
+			}
+		}
 		dup, err := im.Store.ImportStudents(ctx, load, audit.Entry{Actor: p.Name, Action: "import.students", Entity: "import", EntityID: "students",
-			Data: map[string]any{"mode": ModeValidOnly, "first_line": batch[0].line}})
+			Data: map[string]any{"mode": ModeValidOnly, "first_line": loadRows[0].line}}, checkpoint)
 		if err != nil {
 			return err
 		}
-		for i, d := range dup {
-			if d {
-				refused = append(refused, Refusal{Line: loadRows[i].line, Cells: loadRows[i].cells, Column: "证件号码",
-					Reason: apperr.E(apperr.DuplicateRegistration, "", "import.raced", load[i].IDMasked).Message()})
-			} else {
-				sum.Added++
-			}
+		var raced []Refusal
+		sum, raced = outcome(dup)
+		refused = append(refused, raced...)
+		if im.Job != nil {
+			refused, stored = refused[:0], true
 		}
-		batch = batch[:0]
+		return nil
+	}
+	// checkpoint ends a batch for a job: its refusals go to the store
+	// (unless the batch's commit has written them with its rows).
+	checkpoint := func() error {
+		if im.Job == nil || stored {
+			return nil
+		}
+		if err := im.Store.SaveImportCheckpoint(ctx, im.Job.checkpoint(im.lastLine, sum, refused)); err != nil {
+			return err
+		}
+		refused = refused[:0]
 		return nil
 	}
 	for {
@@ -204,17 +289,24 @@ func (im *StudentImport) pass(ctx context.Context, p auth.Principal, open Opener
 		if err != nil {
 			return sum, refused, err
 		}
+		if row.Line <= resume {
+			continue // accounted for by an earlier run of this job
+		}
+		im.lastLine = row.Line
 		sum.Rows++
 		if im.Progress != nil && sum.Rows%importBatch == 0 {
 			im.Progress(sum.Rows)
 		}
 		if refusal != nil {
-			refused = append(refused, *refusal)
-			continue
+			refuse(*refusal)
+		} else {
+			batch = append(batch, pending{line: row.Line, cells: row.Cells, st: st})
 		}
-		batch = append(batch, pending{line: row.Line, cells: row.Cells, st: st})
-		if len(batch) == importBatch {
+		if len(batch) == importBatch || (im.Job != nil && len(batch)+len(refused) >= importBatch) {
 			if err := flush(); err != nil {
+				return sum, refused, err
+			}
+			if err := checkpoint(); err != nil {
 				return sum, refused, err
 			}
 		}
@@ -222,10 +314,12 @@ func (im *StudentImport) pass(ctx context.Context, p auth.Principal, open Opener
 	if err := flush(); err != nil {
 		return sum, refused, err
 	}
+	if err := checkpoint(); err != nil {
+		return sum, refused, err
+	}
 	if im.Progress != nil {
 		im.Progress(sum.Rows)
 	}
-	sum.Refused = len(refused)
 	return sum, refused, nil
 }
 

@@ -21,6 +21,14 @@ import (
 // completely before the first write.
 type SchoolImport struct {
 	Schools *school.Service
+	// Job, if set, makes the run resumable (see JobRun), with a checkpoint
+	// after each row written (each row is its own transaction) or each
+	// 100 rows checked; refusals then go to Checkpoints and Run returns
+	// none.
+	Job         *JobRun
+	Checkpoints interface {
+		SaveImportCheckpoint(ctx context.Context, cp Checkpoint) error
+	}
 }
 
 // schoolInput reads a row as the fields of a school.
@@ -85,6 +93,9 @@ func (im *SchoolImport) Run(ctx context.Context, p auth.Principal, open Opener, 
 		sum.Committed = write && err == nil
 		return sum, refused, err
 	}
+	if im.Job != nil { // the write pass counts afresh
+		im.Job.From = Checkpoint{}
+	}
 	sum, refused, err = im.pass(ctx, p, open, true)
 	sum.Committed = err == nil
 	return sum, refused, err
@@ -92,7 +103,25 @@ func (im *SchoolImport) Run(ctx context.Context, p auth.Principal, open Opener, 
 
 func (im *SchoolImport) pass(ctx context.Context, p auth.Principal, open Opener, write bool) (Summary, []Refusal, error) {
 	var sum Summary
-	var refused []Refusal
+	var refused []Refusal // with a job, only those since the last checkpoint
+	resume, line, sinceCheckpoint := 0, 0, 0
+	if im.Job != nil {
+		sum, resume = im.Job.From.Summary, im.Job.From.Line
+	}
+	checkpoint := func(every int) error {
+		if im.Job == nil || sinceCheckpoint < every {
+			return nil
+		}
+		if err := im.Checkpoints.SaveImportCheckpoint(ctx, im.Job.checkpoint(line, sum, refused)); err != nil {
+			return err
+		}
+		refused, sinceCheckpoint = refused[:0], 0
+		return nil
+	}
+	refuse := func(r Refusal) {
+		refused = append(refused, r)
+		sum.Refused++
+	}
 	t, err := open()
 	if err != nil {
 		return sum, nil, err
@@ -112,38 +141,57 @@ func (im *SchoolImport) pass(ctx context.Context, p auth.Principal, open Opener,
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil && row.Line > 0 && apperr.CodeOf(err) != apperr.Internal { // a bad cell refuses its row
-			sum.Rows++
-			refused = append(refused, Refusal{Line: row.Line, Cells: row.Cells, Reason: apperr.As(err).Message()})
-			continue
-		}
-		if err != nil {
+		if err != nil && (row.Line == 0 || apperr.CodeOf(err) == apperr.Internal) {
 			return sum, refused, err
 		}
-		if Schools.IsExample(row.Cells, index) { // the template's example row, left in
-			continue
-		}
-		sum.Rows++
-		outcome, err := im.row(ctx, p, row, index, seen, write)
-		if err != nil {
-			e := apperr.As(err)
-			if e.Code == apperr.Internal {
-				return sum, refused, err
+		if row.Line <= resume {
+			if err == nil { // accounted for by an earlier run; only the duplicate check needs it
+				schoolInputSeen(row, index, seen)
 			}
-			refused = append(refused, Refusal{Line: row.Line, Cells: row.Cells, Column: headerOf[e.Field], Reason: e.Message()})
 			continue
 		}
-		switch outcome {
-		case "added":
-			sum.Added++
-		case "updated":
-			sum.Updated++
-		default:
-			sum.Unchanged++
+		if err == nil && Schools.IsExample(row.Cells, index) { // the template's example row, left in
+			continue
+		}
+		line = row.Line
+		sum.Rows++
+		sinceCheckpoint++
+		if err != nil { // a bad cell refuses its row
+			refuse(Refusal{Line: row.Line, Cells: row.Cells, Reason: apperr.As(err).Message()})
+		} else {
+			outcome, err := im.row(ctx, p, row, index, seen, write)
+			switch {
+			case err != nil && apperr.CodeOf(err) == apperr.Internal:
+				return sum, refused, err
+			case err != nil:
+				e := apperr.As(err)
+				refuse(Refusal{Line: row.Line, Cells: row.Cells, Column: headerOf[e.Field], Reason: e.Message()})
+			case outcome == "added":
+				sum.Added++
+			case outcome == "updated":
+				sum.Updated++
+			default:
+				sum.Unchanged++
+			}
+		}
+		every := 100
+		if write {
+			every = 1
+		}
+		if err := checkpoint(every); err != nil {
+			return sum, refused, err
 		}
 	}
-	sum.Refused = len(refused)
-	return sum, refused, nil
+	return sum, refused, checkpoint(1)
+}
+
+// schoolInputSeen records a row's school code as seen, as row does.
+func schoolInputSeen(row Row, index map[string]int, seen map[string]int) {
+	if code, _, err := schoolInput(row, index); err == nil && code != "" {
+		if _, dup := seen[code]; !dup {
+			seen[code] = row.Line
+		}
+	}
 }
 
 // row checks (and with write, applies) one row: added, updated or

@@ -264,7 +264,7 @@ func TestImportBatchRace(t *testing.T) {
 		}
 		before := f.count(t)
 		dup, err := f.db.ImportStudents(ctx, batch, audit.Entry{Actor: "t", Action: "import.students", Entity: "import", EntityID: "students",
-			Data: map[string]any{}})
+			Data: map[string]any{}}, nil)
 		if err != nil || len(dup) != 3 || dup[0] || !dup[1] || dup[2] {
 			t.Fatalf("dup %v, %v", dup, err)
 		}

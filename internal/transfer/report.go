@@ -7,6 +7,16 @@ import "io"
 // wrong with it, in Chinese, first — so an office can fix the rows and
 // import the sheet again after deleting the first two columns.
 func WriteRefusals(w io.Writer, header []string, refused []Refusal) error {
+	return WriteRefusalPages(w, header, func() ([]Refusal, error) {
+		page := refused
+		refused = nil
+		return page, nil
+	})
+}
+
+// WriteRefusalPages is WriteRefusals with the rows a page at a time from
+// next, which returns an empty page at the end.
+func WriteRefusalPages(w io.Writer, header []string, next func() ([]Refusal, error)) error {
 	e, err := NewExport(w, "未导入的行", append([]string{"原行号", "问题"}, header...))
 	if err != nil {
 		return err
@@ -15,19 +25,24 @@ func WriteRefusals(w io.Writer, header []string, refused []Refusal) error {
 		e.Abort()
 		return err
 	}
-	for _, r := range refused {
-		reason := r.Reason
-		if r.Column != "" {
-			reason = "“" + r.Column + "”：" + r.Reason
-		}
-		cells := []any{r.Line, reason}
-		for _, c := range r.Cells {
-			cells = append(cells, c)
-		}
-		if err := e.Row(cells...); err != nil {
+	for {
+		page, err := next()
+		if err != nil {
 			e.Abort()
 			return err
 		}
+		if len(page) == 0 {
+			return e.Close()
+		}
+		for _, r := range page {
+			cells := []any{r.Line, r.Explain()}
+			for _, c := range r.Cells {
+				cells = append(cells, c)
+			}
+			if err := e.Row(cells...); err != nil {
+				e.Abort()
+				return err
+			}
+		}
 	}
-	return e.Close()
 }

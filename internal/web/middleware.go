@@ -177,18 +177,11 @@ func (s *Server) api(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var c *reqCtx
 		var err error
-		if authz := r.Header.Get("Authorization"); authz != "" {
-			scheme, token, ok := strings.Cut(authz, " ")
-			if !ok || !strings.EqualFold(scheme, "Bearer") {
-				s.writeError(w, r, apperr.E(apperr.Unauthorized, "", "auth.token.invalid"))
-				return
-			}
-			u, err := s.Auth.Bearer(r.Context(), strings.TrimSpace(token))
-			if err != nil {
+		if r.Header.Get("Authorization") != "" {
+			if c, err = s.bearerCaller(r); err != nil {
 				s.writeError(w, r, err)
 				return
 			}
-			c = &reqCtx{P: u.Principal()}
 		} else {
 			if c, err = s.sessionCaller(r); err != nil {
 				s.writeError(w, r, err)
@@ -205,6 +198,19 @@ func (s *Server) api(h handler) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// bearerCaller is the caller an Authorization: Bearer token names.
+func (s *Server) bearerCaller(r *http.Request) (*reqCtx, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, apperr.E(apperr.Unauthorized, "", "auth.token.invalid")
+	}
+	u, err := s.Auth.Bearer(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return nil, err
+	}
+	return &reqCtx{P: u.Principal()}, nil
 }
 
 func (s *Server) sessionCaller(r *http.Request) (*reqCtx, error) {

@@ -45,13 +45,15 @@ var templateMarkers = map[string]string{
 	"filing_show.html":  `data-testid="filing-history"`,
 	"offerings.html":    `data-testid="offering-grid"`,
 	"majors.html":       `data-testid="major-table"`,
+	"imports.html":      `data-testid="import-jobs"`,
+	"import_job.html":   `data-testid="import-job"`,
 }
 
 var pageRoute = regexp.MustCompile(`"GET (/[^"]*)"`)
 
 // pageURLs lists the GET page routes of routes.go with their wildcards
 // filled in, so a page added there is rendered here too.
-func pageURLs(t *testing.T, code, studentID, changeID, certNo, filingID string) []string {
+func pageURLs(t *testing.T, code, studentID, changeID, certNo, filingID, importID string) []string {
 	t.Helper()
 	src, err := os.ReadFile("routes.go")
 	if err != nil {
@@ -73,6 +75,9 @@ func pageURLs(t *testing.T, code, studentID, changeID, certNo, filingID string) 
 		}
 		if strings.HasPrefix(p, "/filings/") {
 			p = strings.ReplaceAll(p, "{id}", filingID)
+		}
+		if strings.HasPrefix(p, "/imports/") {
+			p = strings.ReplaceAll(p, "{id}", importID)
 		}
 		p = strings.ReplaceAll(p, "{id}", studentID)
 		if strings.Contains(p, "{") {
@@ -146,7 +151,9 @@ func testPages(t *testing.T, e *env) {
 		if err != nil || len(filings) == 0 {
 			t.Fatalf("the demo filed nothing: %v", err)
 		}
-		urls := append(pageURLs(t, jn[0].Code, sid, cid, certs[0].No, strconv.FormatInt(filings[0].ID, 10)), "/schools?q="+url.QueryEscape("济南"), "/schools?city_code="+qingdao+"&limit=2", "/audit?before=3")
+		_, sheet := studentCSV(t, e, jn[0].Code, 3)
+		job := e.importJob(t, prov, "students", "all-or-nothing", "pages.csv", sheet)
+		urls := append(pageURLs(t, jn[0].Code, sid, cid, certs[0].No, strconv.FormatInt(filings[0].ID, 10), strconv.FormatInt(job.ID, 10)), "/schools?q="+url.QueryEscape("济南"), "/schools?city_code="+qingdao+"&limit=2", "/audit?before=3")
 		for _, u := range urls {
 			check(t, "GET", u, e.do(t, req{method: "GET", url: u, sess: prov}), 200)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/student"
+	"github.com/gongjiang/gongjiang/internal/transfer"
 )
 
 // Limits on what a request may carry.
@@ -32,6 +33,7 @@ type Deps struct {
 	Compare  *student.Comparison
 	Certs    *cert.Service
 	Filings  *school.FilingService
+	Imports  *transfer.Runner
 	Logger   *slog.Logger
 	Version  string
 	// PublicURL is the address the public reaches this instance at (for

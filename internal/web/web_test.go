@@ -32,6 +32,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/storetest"
 	"github.com/gongjiang/gongjiang/internal/student"
+	"github.com/gongjiang/gongjiang/internal/transfer"
 	"github.com/gongjiang/gongjiang/internal/web"
 )
 
@@ -91,9 +92,12 @@ func newEnv(t *testing.T, dsn string, opts ...envOptions) *env {
 			t.Errorf("issue the certificate of %s: %v", st.StudentNo, err)
 		}
 	}
-	srv, err := web.New(web.Deps{DB: db, Auth: authSvc, Schools: school.NewService(db), Students: students,
+	schools := school.NewService(db)
+	imports := transfer.NewRunner(db, students, schools, pii.NewAESGCM(storetest.TestKeyring()))
+	imports.Logger = slog.New(slog.DiscardHandler)
+	srv, err := web.New(web.Deps{DB: db, Auth: authSvc, Schools: schools, Students: students,
 		Compare: &student.Comparison{Store: db, Protect: pii.NewAESGCM(storetest.TestKeyring()), Now: time.Now},
-		Certs:   certs, Filings: school.NewFilingService(db), Logger: slog.New(slog.DiscardHandler), Version: "test"})
+		Certs:   certs, Filings: school.NewFilingService(db), Imports: imports, Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
@@ -102,6 +106,13 @@ func newEnv(t *testing.T, dsn string, opts ...envOptions) *env {
 	client := ts.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	client.Timeout = requestTimeout
+	runCtx, stopRunner := context.WithCancel(context.Background())
+	runnerDone := make(chan struct{})
+	go func() {
+		defer close(runnerDone)
+		imports.Run(runCtx)
+	}()
+	t.Cleanup(func() { stopRunner(); <-runnerDone })
 	e := &env{db: db, auth: authSvc, srv: srv, ts: ts, client: client, tokens: map[string]string{}, sess: map[string]*session{}}
 	if !o.noDemo {
 		all, total, err := db.FindSchools(ctx, school.Filter{Scope: allScope, Limit: 500})
@@ -601,6 +612,7 @@ func TestWeb(t *testing.T) {
 			{"filings", testFilings},
 			{"portal", testPortal},
 			{"exports", testExports},
+			{"imports", testImports},
 		} {
 			t.Run(g.name, func(t *testing.T) { g.fn(t, e) })
 		}
