@@ -129,13 +129,22 @@ func newProgress(env Env) *progress {
 	return p
 }
 
-func (p *progress) rows(n int) {
+// rows shows rows read, then (the write pass of an all-or-nothing
+// import) rows written.
+func (p *progress) rows(read, written int) {
+	n, verb := read, "已读"
+	if written > 0 {
+		n, verb = written, "已写入"
+	}
 	switch {
 	case p.terminal:
 		bar := strings.Repeat("█", min(n/10_000, 40))
-		fmt.Fprintf(p.w, "\r已读 %7d 行 %s", n, bar)
+		fmt.Fprintf(p.w, "\r%s %7d 行 %-40s", verb, n, bar)
+	case written > 0 && p.last > written: // the write pass begins
+		p.last = 0
+		fallthrough
 	case n-p.last >= 10_000:
-		fmt.Fprintf(p.w, "已读 %d 行\n", n)
+		fmt.Fprintf(p.w, "%s %d 行\n", verb, n)
 		p.last = n
 	}
 }

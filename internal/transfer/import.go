@@ -73,8 +73,9 @@ type StudentStore interface {
 type StudentImport struct {
 	Store    StudentStore
 	Students *student.Service
-	// Progress, if set, is told how many rows have been read.
-	Progress func(rows int)
+	// Progress, if set, is told how many rows have been read and, in the
+	// write pass of an all-or-nothing commit, written.
+	Progress func(read, written int)
 	// Job, if set, makes the run resumable (see JobRun); refusals then go
 	// to the store and Run returns none.
 	Job *JobRun
@@ -143,7 +144,11 @@ func (im *StudentImport) Run(ctx context.Context, p auth.Principal, open Opener,
 			return &cp
 		}
 	}
+	written := 0
 	added, err := im.Store.ImportAllStudents(ctx, func() ([]*student.Student, error) {
+		if im.Progress != nil {
+			im.Progress(sum.Rows, written)
+		}
 		var batch []*student.Student
 		for len(batch) < importBatch {
 			row, st, refusal, err := rd()
@@ -163,6 +168,7 @@ func (im *StudentImport) Run(ctx context.Context, p auth.Principal, open Opener,
 		if len(batch) == 0 {
 			return nil, nil
 		}
+		written += len(batch)
 		return batch, nil
 	}, audit.Entry{Actor: p.Name, Action: "import.students", Entity: "import", EntityID: "students",
 		Data: map[string]any{"mode": mode, "rows": sum.Rows}}, final)
@@ -295,7 +301,7 @@ func (im *StudentImport) pass(ctx context.Context, p auth.Principal, open Opener
 		im.lastLine = row.Line
 		sum.Rows++
 		if im.Progress != nil && sum.Rows%importBatch == 0 {
-			im.Progress(sum.Rows)
+			im.Progress(sum.Rows, 0)
 		}
 		if refusal != nil {
 			refuse(*refusal)
@@ -318,7 +324,7 @@ func (im *StudentImport) pass(ctx context.Context, p auth.Principal, open Opener
 		return sum, refused, err
 	}
 	if im.Progress != nil {
-		im.Progress(sum.Rows)
+		im.Progress(sum.Rows, 0)
 	}
 	return sum, refused, nil
 }

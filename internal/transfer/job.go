@@ -25,27 +25,31 @@ const (
 // Job is an import running in the background: it survives the browser
 // closing and, through its checkpoints, the node dying.
 type Job struct {
-	ID         int64     `json:"id"`
-	Kind       string    `json:"kind"` // students | schools
-	FileName   string    `json:"file_name"`
-	FileSize   int64     `json:"file_size"`
-	Encoding   string    `json:"encoding,omitempty"`
-	Mode       string    `json:"mode"`
-	Phase      string    `json:"phase"`
-	State      string    `json:"state"`
-	CreatedBy  string    `json:"created_by"`
-	OwnerScope string    `json:"-"` // the creator's scope code ("" for the province)
-	Line       int       `json:"-"` // the checkpoint: rows up to this line are accounted for
-	RowsRead   int       `json:"rows_read"`
-	RowsTotal  int       `json:"rows_total"` // known once the check phase has read the file
-	Summary    Summary   `json:"summary"`
-	ErrorCode  string    `json:"error_code,omitempty"`
-	Error      string    `json:"error,omitempty"` // in Chinese, for the user
-	Header     []string  `json:"-"`               // the file's header row, for the refusal report
-	LeaseOwner string    `json:"-"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
+	ID         int64  `json:"id"`
+	Kind       string `json:"kind"` // students | schools
+	FileName   string `json:"file_name"`
+	FileSize   int64  `json:"file_size"`
+	Encoding   string `json:"encoding,omitempty"`
+	Mode       string `json:"mode"`
+	Phase      string `json:"phase"`
+	State      string `json:"state"`
+	CreatedBy  string `json:"created_by"`
+	OwnerScope string `json:"-"` // the creator's scope code ("" for the province)
+	Line       int    `json:"-"` // the checkpoint: rows up to this line are accounted for
+	RowsRead   int    `json:"rows_read"`
+	RowsTotal  int    `json:"rows_total"` // known once the check phase has read the file
+	// RowsWritten is how many rows the one transaction of an
+	// all-or-nothing commit has written so far (only while it runs, on
+	// the node running it).
+	RowsWritten int       `json:"rows_written,omitempty"`
+	Summary     Summary   `json:"summary"`
+	ErrorCode   string    `json:"error_code,omitempty"`
+	Error       string    `json:"error,omitempty"` // in Chinese, for the user
+	Header      []string  `json:"-"`               // the file's header row, for the refusal report
+	LeaseOwner  string    `json:"-"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	FinishedAt  time.Time `json:"finished_at,omitzero"`
 }
 
 // StateName is the state in Chinese, as the import page shows it.
@@ -74,6 +78,21 @@ func (j *Job) StateName() string {
 		return "已取消"
 	}
 	return j.State
+}
+
+// Percent is how far the commit phase has got: rows read, or for an
+// all-or-nothing commit (which reads the file again, then writes it in
+// one transaction) rows read and written, over the rows the dry run
+// counted. The check phase reads a file of unknown length: 0.
+func (j *Job) Percent() int {
+	if j.RowsTotal == 0 || j.Phase != PhaseCommit {
+		return 0
+	}
+	done, total := j.RowsRead, j.RowsTotal
+	if j.Mode == ModeAllOrNothing {
+		done, total = j.RowsRead+j.RowsWritten, 2*j.RowsTotal
+	}
+	return min(100, done*100/total)
 }
 
 // Active reports whether a node has work left on the job.

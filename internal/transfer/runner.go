@@ -48,7 +48,7 @@ type Runner struct {
 
 	wake chan struct{}
 	mu   sync.Mutex
-	live map[int64]int // rows read so far by the job this node runs
+	live map[int64]progress // the job this node runs
 }
 
 // NewRunner makes a runner with a node name unique to this process and
@@ -57,7 +57,7 @@ func NewRunner(store JobStore, students *student.Service, schools *school.Servic
 	host, _ := os.Hostname()
 	return &Runner{Store: store, Students: students, Schools: schools, Sealer: sealer,
 		Node:  fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8]),
-		Lease: DefaultLease, Logger: slog.Default(), wake: make(chan struct{}, 1), live: map[int64]int{}}
+		Lease: DefaultLease, Logger: slog.Default(), wake: make(chan struct{}, 1), live: map[int64]progress{}}
 }
 
 // principal is who a job runs as: its creator, as the account is now (a
@@ -81,18 +81,22 @@ func (r *Runner) Wake() {
 	}
 }
 
-// Live is how many rows the job has read, if this node is running it:
-// fresher than the last checkpoint.
-func (r *Runner) Live(id int64) (int, bool) {
+// progress is how far the job a node runs has got.
+type progress struct{ read, written int }
+
+// Live updates j with the rows read and written so far if this node is
+// running it: fresher than the last checkpoint.
+func (r *Runner) Live(j *Job) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n, ok := r.live[id]
-	return n, ok
+	if p, ok := r.live[j.ID]; ok && j.State == JobRunning {
+		j.RowsRead, j.RowsWritten = max(j.RowsRead, p.read), p.written
+	}
 }
 
-func (r *Runner) setLive(id int64, n int) {
+func (r *Runner) setLive(id int64, read, written int) {
 	r.mu.Lock()
-	r.live[id] = n
+	r.live[id] = progress{read, written}
 	r.mu.Unlock()
 }
 
@@ -130,7 +134,7 @@ func (r *Runner) Run(ctx context.Context) {
 func (r *Runner) process(ctx context.Context, j *Job) {
 	jobCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r.setLive(j.ID, j.RowsRead)
+	r.setLive(j.ID, j.RowsRead, 0)
 	defer r.clearLive(j.ID)
 	go func() {
 		tick := time.NewTicker(r.Lease / 3)
@@ -196,7 +200,7 @@ func (r *Runner) runPhase(ctx context.Context, j *Job) (Summary, error) {
 	defer os.Remove(path)
 	open := func() (Table, error) { return Open(path, Options{Encoding: j.Encoding}) }
 	run := &JobRun{ID: j.ID, Phase: j.Phase, From: from, Seal: func(cells []byte) []byte { return r.Sealer.Seal(cells, refusalAAD(j.ID)) }}
-	progress := func(n int) { r.setLive(j.ID, n) }
+	progress := func(read, written int) { r.setLive(j.ID, read, written) }
 	dryRun := j.Phase == PhaseCheck
 	var sum Summary
 	if j.Kind == "schools" {

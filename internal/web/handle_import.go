@@ -3,7 +3,7 @@ package web
 // Imports through the web: an upload becomes a job (transfer.Job) that
 // runs in the background, on any node, and survives the browser closing.
 // The page shows the job's progress (htmx polls the job block every
-// second while it runs), the dry run's summary and conflicts, and offers
+// half second while it runs), the dry run's summary and conflicts, and offers
 // the commit; the refused rows download as .xlsx.
 
 import (
@@ -248,9 +248,7 @@ func (s *Server) findImportJob(r *http.Request, c *reqCtx) (*transfer.Job, error
 	if err != nil {
 		return nil, err
 	}
-	if n, ok := s.Imports.Live(j.ID); ok && n > j.RowsRead && j.State == transfer.JobRunning {
-		j.RowsRead = n
-	}
+	s.Imports.Live(j)
 	return j, nil
 }
 
@@ -300,15 +298,6 @@ type importJobData struct {
 	Refused  []transfer.Refusal
 	More     bool // more refused rows than shown
 	CanWrite bool
-}
-
-// Percent is the commit phase's progress; the check phase reads a file
-// of unknown length (0: the bar shows activity without a figure).
-func (d importJobData) Percent() int {
-	if d.Job.RowsTotal == 0 || d.Job.Phase != transfer.PhaseCommit {
-		return 0
-	}
-	return min(100, d.Job.RowsRead*100/d.Job.RowsTotal)
 }
 
 func (s *Server) importJobData(r *http.Request, c *reqCtx, j *transfer.Job) (importJobData, error) {

@@ -139,11 +139,11 @@ func (e *env) waitJob(t *testing.T, sess *session, id int64) (string, string) {
 			t.Fatalf("htmx asked for the job block and got the whole page")
 		}
 		if m[1] != transfer.JobQueued && m[1] != transfer.JobRunning {
-			if strings.Contains(r.body, `hx-trigger="every 1s"`) {
+			if strings.Contains(r.body, `hx-trigger="every 500ms"`) {
 				t.Errorf("a job that has stopped (%s) still polls", m[1])
 			}
 			return m[1], r.body
-		} else if !strings.Contains(r.body, `hx-trigger="every 1s"`) || !strings.Contains(r.body, `data-testid="import-progress"`) {
+		} else if !strings.Contains(r.body, `hx-trigger="every 500ms"`) || !strings.Contains(r.body, `data-testid="import-progress"`) {
 			t.Errorf("a running job's block does not poll or has no progress bar:\n%s", truncate(r.body))
 		}
 		time.Sleep(20 * time.Millisecond)
