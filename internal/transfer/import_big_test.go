@@ -14,7 +14,6 @@ import (
 	"github.com/gongjiang/gongjiang/internal/auth"
 	"github.com/gongjiang/gongjiang/internal/idcard"
 	"github.com/gongjiang/gongjiang/internal/school"
-	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/storetest"
 	"github.com/gongjiang/gongjiang/internal/student"
 	"github.com/gongjiang/gongjiang/internal/transfer"
@@ -77,29 +76,43 @@ func bigSheet(b *testing.B, rows int) string {
 	return path
 }
 
+// eachEngine runs a benchmark on SQLite and, when GONGJIANG_TEST_PG is
+// set, PostgreSQL.
+func eachEngine(b *testing.B, fn func(b *testing.B, dsn string)) {
+	for _, e := range storetest.Engines {
+		b.Run(string(e), func(b *testing.B) { fn(b, storetest.DSN(b, e)) })
+	}
+}
+
 func BenchmarkImport400k(b *testing.B) {
 	rows := bigRows(b)
 	path := bigSheet(b, rows)
 	open := func() (transfer.Table, error) { return transfer.Open(path, transfer.Options{}) }
-	for b.Loop() {
-		b.StopTimer()
-		f := newImportFixture(b, storetest.DSN(b, store.SQLite))
-		im := &transfer.StudentImport{Store: f.db, Students: f.students}
-		b.StartTimer()
-		sum, _, err := im.Run(context.Background(), auth.Principal{Name: "bench", Role: auth.RoleProvince}, open, transfer.ModeValidOnly, false)
-		if err != nil || sum.Added != rows {
-			b.Fatalf("%+v, %v", sum, err)
+	eachEngine(b, func(b *testing.B, dsn string) {
+		for b.Loop() {
+			b.StopTimer()
+			f := newImportFixture(b, dsn)
+			im := &transfer.StudentImport{Store: f.db, Students: f.students}
+			b.StartTimer()
+			sum, _, err := im.Run(context.Background(), auth.Principal{Name: "bench", Role: auth.RoleProvince}, open, transfer.ModeValidOnly, false)
+			if err != nil || sum.Added != rows {
+				b.Fatalf("%+v, %v", sum, err)
+			}
 		}
-	}
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/import")
+		b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/import")
+	})
 }
 
 // BenchmarkBareInsert400k is the limit's yardstick: the same rows, already
 // checked and sealed, inserted with one prepared single-row statement in
 // transactions of 1,000 — no reading, no checks, no audit.
 func BenchmarkBareInsert400k(b *testing.B) {
+	eachEngine(b, bareInsert)
+}
+
+func bareInsert(b *testing.B, dsn string) {
 	rows := bigRows(b)
-	f := newImportFixture(b, storetest.DSN(b, store.SQLite))
+	f := newImportFixture(b, dsn)
 	sc := &school.School{Code: "3701001", Name: "测试3701001技工学校", CityCode: "370100", Status: school.StatusOperating}
 	students := make([]*student.Student, rows)
 	for n := range rows {
@@ -139,7 +152,8 @@ func bareBatch(db *sql.DB, batch []*student.Student) error {
 	defer tx.Rollback()
 	stmt, err := tx.Prepare(`INSERT INTO students (student_no, school_code, city_code, name, id_type, id_sealed, id_blind, id_masked,
 		sex, birth_date, ethnicity, major, class_level, study_mode, entry_point, enrollment_date, expected_graduation, status, active,
-		last_activity_at, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		last_activity_at, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+		$17, $18, $19, $20, $21, $22, $23)`)
 	if err != nil {
 		return err
 	}

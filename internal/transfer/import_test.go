@@ -80,10 +80,11 @@ func (f *importFixture) file(t *testing.T, name string, header []string, rows ..
 	return func() (transfer.Table, error) { return transfer.Open(path, transfer.Options{}) }
 }
 
+// count is how many students are stored (the lists cap their totals).
 func (f *importFixture) count(t *testing.T) int {
 	t.Helper()
-	_, n, err := f.db.FindStudents(context.Background(), student.Filter{Scope: auth.Scope{Kind: auth.ScopeAll}, Limit: 1})
-	if err != nil {
+	var n int
+	if err := storetest.Raw(t, f.dsn).QueryRow(`SELECT COUNT(*) FROM students`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

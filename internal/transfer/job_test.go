@@ -3,6 +3,7 @@ package transfer_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/gongjiang/gongjiang/internal/student"
 	"github.com/gongjiang/gongjiang/internal/transfer"
 )
+
+var quiet = slog.New(slog.DiscardHandler)
 
 // newJob stores a job for the file at path as the province's user "prov".
 func (f *importFixture) newJob(t *testing.T, path, mode, phase string) *transfer.Job {
@@ -87,10 +90,10 @@ func TestImportJobResumesAfterCrash(t *testing.T) {
 		f := newImportFixture(t, dsn)
 		ctx := context.Background()
 		var rows [][]string
-		for n := range 2500 {
+		for n := range 12_500 {
 			rows = append(rows, row(n, "3701001"))
 		}
-		rows[1500] = row(7, "3701001") // the same person as line 9: refused, after the crash
+		rows[7500] = row(7, "3701001") // the same person as line 9: refused, after the crash
 		f.file(t, "big.csv", studentHeader, rows...)
 		j := f.newJob(t, f.dir+"/big.csv", transfer.ModeValidOnly, transfer.PhaseCommit)
 		before := f.count(t)
@@ -99,34 +102,34 @@ func TestImportJobResumesAfterCrash(t *testing.T) {
 		runCtx, stop := context.WithCancel(ctx)
 		crash := &crashingStore{JobStore: f.db, n: 2, stop: stop}
 		first := transfer.NewRunner(crash, f.students, f.schools, storetest.Protector())
-		first.Lease = 200 * time.Millisecond
+		first.Lease, first.Logger = 200*time.Millisecond, quiet
 		first.Run(runCtx) // returns once stopped
 		got, err := f.db.ImportJob(ctx, j.ID, "", true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.State != transfer.JobRunning || got.Line != 1001 || got.Summary.Added != 1000 {
-			t.Fatalf("after the crash: state %s line %d added %d, want running at line 1001 with 1000 added", got.State, got.Line, got.Summary.Added)
+		if got.State != transfer.JobRunning || got.Line != 5001 || got.Summary.Added != 5000 {
+			t.Fatalf("after the crash: state %s line %d added %d, want running at line 5001 with 5000 added", got.State, got.Line, got.Summary.Added)
 		}
-		if n := f.count(t) - before; n != 1000 {
-			t.Fatalf("after the crash %d students are in, want exactly the first batch's 1000", n)
+		if n := f.count(t) - before; n != 5000 {
+			t.Fatalf("after the crash %d students are in, want exactly the first batch's 5000", n)
 		}
 
 		// Another node takes the job over once the lease has run out and
 		// finishes it: every row in once, the duplicate refused once.
 		second := transfer.NewRunner(f.db, f.students, f.schools, storetest.Protector())
-		second.Lease = 200 * time.Millisecond
+		second.Lease, second.Logger = 200*time.Millisecond, quiet
 		done := runUntil(t, f, second, j.ID)
-		want := transfer.Summary{Rows: 2500, Added: 2499, Refused: 1, Committed: true}
+		want := transfer.Summary{Rows: 12_500, Added: 12_499, Refused: 1, Committed: true}
 		if done.State != transfer.JobDone || done.Summary != want {
 			t.Fatalf("job ended %s %+v, want done %+v", done.State, done.Summary, want)
 		}
-		if n := f.count(t) - before; n != 2499 {
-			t.Fatalf("%d students in, want 2499", n)
+		if n := f.count(t) - before; n != 12_499 {
+			t.Fatalf("%d students in, want 12,499", n)
 		}
 		refused, err := second.Refusals(ctx, done, 0, 10)
-		if err != nil || len(refused) != 1 || refused[0].Line != 1502 || refused[0].Cells[2] != rows[1500][2] {
-			t.Fatalf("refusals %+v, %v: want line 1502 with its cells", refused, err)
+		if err != nil || len(refused) != 1 || refused[0].Line != 7502 || refused[0].Cells[2] != rows[7500][2] {
+			t.Fatalf("refusals %+v, %v: want line 7502 with its cells", refused, err)
 		}
 		if err := f.db.ImportChunks(ctx, j.ID, func(int, []byte) error { return nil }); err == nil {
 			t.Errorf("the file of a finished job is still stored")
@@ -143,6 +146,7 @@ func TestImportJobDryRunThenCommit(t *testing.T) {
 		f.file(t, "a.csv", studentHeader, row(1, "3701001"), bad, row(2, "3701001"))
 		j := f.newJob(t, f.dir+"/a.csv", transfer.ModeAllOrNothing, transfer.PhaseCheck)
 		r := transfer.NewRunner(f.db, f.students, f.schools, storetest.Protector())
+		r.Logger = quiet
 		before := f.count(t)
 		checked := runUntil(t, f, r, j.ID)
 		if checked.State != transfer.JobChecked || checked.RowsTotal != 3 || checked.Summary.Added != 2 || checked.Summary.Refused != 1 {
