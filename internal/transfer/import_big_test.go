@@ -14,6 +14,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/auth"
 	"github.com/gongjiang/gongjiang/internal/idcard"
 	"github.com/gongjiang/gongjiang/internal/school"
+	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/storetest"
 	"github.com/gongjiang/gongjiang/internal/student"
 	"github.com/gongjiang/gongjiang/internal/transfer"
@@ -129,6 +130,17 @@ func bareInsert(b *testing.B, dsn string) {
 		students[n] = st
 	}
 	raw := storetest.Raw(b, f.dsn)
+	if !store.IsPostgres(f.dsn) {
+		// The connection settings the product's writer has: WAL,
+		// synchronous NORMAL, a 64 MiB page cache.
+		var err error
+		raw, err = sql.Open("sqlite", "file:"+f.dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer raw.Close()
+		raw.SetMaxOpenConns(1)
+	}
 	for b.Loop() {
 		b.StopTimer()
 		if _, err := raw.Exec(`DELETE FROM students`); err != nil {
