@@ -153,7 +153,7 @@ func (e *env) waitJob(t *testing.T, sess *session, id int64) (string, string) {
 }
 
 func testImports(t *testing.T, e *env) {
-	jn := e.inCity(t, jinan)
+	jn, qd := e.inCity(t, jinan), e.inCity(t, qingdao)
 	sch := jn[0].Code
 	schoolSess := e.sessionOf(t, demo.SchoolUser(sch))
 	count := func() int {
@@ -256,6 +256,39 @@ func testImports(t *testing.T, e *env) {
 		}
 		if job.State != transfer.JobDone || !job.Summary.Committed || job.Summary.Added != 3 || count()-before != 3 {
 			t.Fatalf("API job ended %+v; %d added", job, count()-before)
+		}
+	})
+
+	t.Run("schools: a city updates its school through a job", func(t *testing.T) {
+		sc := e.school(t, jn[2].Code)
+		city := e.sessionOf(t, demo.CityUser(jinan))
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		w.Write([]string{"学校代码", "学校名称", "学校类型", "举办性质", "所在区县代码"})
+		w.Write([]string{sc.Code, sc.Name + "（更名）", sc.Type, sc.Ownership, sc.DivisionCode})
+		w.Write([]string{qd[0].Code, qd[0].Name + "（越权）", qd[0].Type, qd[0].Ownership, qd[0].DivisionCode})
+		w.Flush()
+		j := e.importJob(t, city, "schools", "valid-only", "学校.csv", buf.String())
+		state, block := e.waitJob(t, city, j.ID)
+		if state != transfer.JobChecked || !strings.Contains(block, `data-testid="sum-updated">1<`) || !strings.Contains(block, `data-testid="sum-refused">1<`) {
+			t.Fatalf("schools dry run: %s\n%s", state, truncate(block))
+		}
+		if e.school(t, sc.Code).Name != sc.Name {
+			t.Fatal("the dry run renamed the school")
+		}
+		r := e.do(t, req{method: "POST", url: fmt.Sprintf("/imports/%d/commit", j.ID), sess: city, ctype: formType,
+			body: url.Values{"csrf_token": {city.csrf}, "mode": {"valid-only"}}.Encode()})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("commit: %d", r.status)
+		}
+		if state, block = e.waitJob(t, city, j.ID); state != transfer.JobDone || !strings.Contains(block, "更新 1 行") {
+			t.Fatalf("schools commit: %s\n%s", state, truncate(block))
+		}
+		if got := e.school(t, sc.Code).Name; got != sc.Name+"（更名）" {
+			t.Errorf("the school is named %q after the import", got)
+		}
+		if got := e.school(t, qd[0].Code).Name; got != qd[0].Name {
+			t.Errorf("a city renamed another city's school: %q", got)
 		}
 	})
 
