@@ -41,6 +41,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	publicURL := fs.String("public-url", env.Getenv("GONGJIANG_PUBLIC_URL"), "公众访问本系统的地址，写入证书二维码，如 https://gj.example.gov.cn（环境变量 GONGJIANG_PUBLIC_URL；默认取每个请求的地址）")
 	verifyRate := fs.Int("verify-rate", web.DefaultVerifyPerMinute, "每个地址每分钟可查验证书的次数（每个节点分别计）")
 	importLease := fs.Duration("import-lease", transfer.DefaultLease, "节点停止响应多久后，其他节点（或重启后的本节点）接手它的导入任务")
+	replicaURL := fs.String("db-replica", env.Getenv("GONGJIANG_DB_REPLICA"), "PostgreSQL 只读副本的 postgres:// 地址：公开查验、招生资质公示和规划指标从副本读（环境变量 GONGJIANG_DB_REPLICA）")
+	replicaLag := fs.Duration("replica-max-lag", store.DefaultReplicaMaxLag, "副本落后主库超过这么久，公开读取改回主库")
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
@@ -56,6 +58,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	defer db.Close()
 	if err := ensureSchema(ctx, db, *migrate, env); err != nil {
 		return err
+	}
+	if *replicaURL != "" {
+		if err := db.AttachReplica(ctx, *replicaURL, *replicaLag); err != nil {
+			return err
+		}
+		rep := db.Replica()
+		logger.Info("read replica attached", "in_use", rep.InUse, "error", rep.Error)
 	}
 	protect := pii.NewAESGCM(kr)
 	if *withDemo {
@@ -84,6 +93,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	bg := &jobs{students: students, certs: certs, warm: srv.WarmPublic, comparison: comparison, purgeImports: db.PurgeImportJobs, logger: logger, now: time.Now}
 	bg.lastNight = time.Now().In(shanghai).Format("2006-01-02") // the first nightly run is the next night
 	go bg.run(jobCtx)
+	go db.WatchReplica(jobCtx, time.Second)
 	importsDone := make(chan struct{})
 	go func() {
 		defer close(importsDone)

@@ -227,8 +227,14 @@ const qCertLookup = `SELECT no, holder_name, id_masked, school_name, major, clas
 func (db *DB) LookupCertificate(ctx context.Context, no string) (*cert.Certificate, error) {
 	var c cert.Certificate
 	var revoked int64
-	err := db.readQueryRow(ctx, qCertLookup, no).Scan(&c.No, &c.HolderName, &c.IDMasked, &c.SchoolName, &c.Major, &c.ClassLevel,
-		&c.StudyMode, &c.EntryDate, &c.GraduationDate, &c.IssueDate, &c.ProvinceCode, &c.Status, &c.Reason, &revoked)
+	err := db.publicRead(ctx, func(q queryer) error {
+		row := db.readQueryRow(ctx, qCertLookup, no)
+		if q != queryer(db.read) {
+			row = q.QueryRowContext(ctx, qCertLookup, no)
+		}
+		return row.Scan(&c.No, &c.HolderName, &c.IDMasked, &c.SchoolName, &c.Major, &c.ClassLevel,
+			&c.StudyMode, &c.EntryDate, &c.GraduationDate, &c.IssueDate, &c.ProvinceCode, &c.Status, &c.Reason, &revoked)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

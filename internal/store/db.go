@@ -59,6 +59,8 @@ type DB struct {
 	majorsMu sync.Mutex
 	majors   map[string]bool
 	majorsAt time.Time
+
+	replica *replica // nil without one; see replica.go
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -150,6 +152,9 @@ func (db *DB) Close() error {
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
+	}
+	if db.replica != nil {
+		err = errors.Join(err, db.replica.pool.Close())
 	}
 	return err
 }

@@ -243,7 +243,11 @@ func (db *DB) FindFiling(ctx context.Context, scope auth.Scope, id int64) (*scho
 }
 
 func (db *DB) queryFilings(ctx context.Context, query string, args ...any) ([]*school.Filing, error) {
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	return scanFilings(ctx, db.read, query, args...)
+}
+
+func scanFilings(ctx context.Context, q queryer, query string, args ...any) ([]*school.Filing, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, apperr.Internalf("store: filings: %w", err)
 	}
@@ -376,10 +380,17 @@ func (db *DB) YearProgress(ctx context.Context, scope auth.Scope, year int) ([]s
 
 // PublishedFilings are the published plans of a year and the published
 // sites and joint programs whose term covers day, by school.
+// The public portal reads them, from the replica when there is one.
 func (db *DB) PublishedFilings(ctx context.Context, year int, day string) ([]*school.Filing, error) {
-	return db.queryFilings(ctx, `SELECT `+filingColumns+filingFrom+` WHERE f.state = 'published' AND (
-		(f.kind = 'plan' AND f.year = $1) OR (f.kind <> 'plan' AND f.valid_from <= $2 AND f.valid_to >= $2))
-		ORDER BY f.city_code, f.school_code, f.kind, f.id`, year, day)
+	var out []*school.Filing
+	err := db.publicRead(ctx, func(q queryer) error {
+		var err error
+		out, err = scanFilings(ctx, q, `SELECT `+filingColumns+filingFrom+` WHERE f.state = 'published' AND (
+			(f.kind = 'plan' AND f.year = $1) OR (f.kind <> 'plan' AND f.valid_from <= $2 AND f.valid_to >= $2))
+			ORDER BY f.city_code, f.school_code, f.kind, f.id`, year, day)
+		return err
+	})
+	return out, err
 }
 
 // OfferingIntake is how many students a school enrolled in an offering.

@@ -22,7 +22,18 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": string(s.DB.Engine)})
+	body := map[string]any{"status": "ready", "database": string(s.DB.Engine)}
+	// A replica that is down or behind does not make the node unready:
+	// public reads fall back to the primary, and the body says so.
+	if rep := s.DB.Replica(); rep.Configured {
+		body["replica"] = rep
+		if !rep.InUse {
+			body["public_reads"] = "primary (replica unavailable)"
+		} else {
+			body["public_reads"] = "replica"
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 //go:embed openapi.json

@@ -39,6 +39,29 @@ func newMetrics(db *store.DB) *metrics {
 	m.registry.MustRegister(m.requests, m.latency, m.certChecks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.Stats(), string(db.Engine)))
+	if db.Replica().Configured {
+		m.registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "gongjiang_db_replica_in_use", Help: "1 while public reads go to the read replica, 0 while they fall back to the primary.",
+			}, func() float64 {
+				if db.Replica().InUse {
+					return 1
+				}
+				return 0
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "gongjiang_db_replica_lag_seconds", Help: "How far the read replica was behind the primary at the last check.",
+			}, func() float64 { return db.Replica().LagSeconds }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "gongjiang_db_public_reads_total", Help: "Public reads (verification, portal, dashboards) by the pool that answered.",
+				ConstLabels: prometheus.Labels{"pool": "replica"},
+			}, func() float64 { return float64(db.Replica().Served) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "gongjiang_db_public_reads_total", Help: "Public reads (verification, portal, dashboards) by the pool that answered.",
+				ConstLabels: prometheus.Labels{"pool": "primary"},
+			}, func() float64 { return float64(db.Replica().Fallbacks) }),
+		)
+	}
 	return m
 }
 
