@@ -46,6 +46,9 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
 	}
+	if *importLease < time.Second {
+		return fmt.Errorf("%w：--import-lease 至少 1s", ErrUsage)
+	}
 	scale, err := demo.ParseScale(*demoScale)
 	if err != nil {
 		return fmt.Errorf("%w：%v", ErrUsage, err)

@@ -182,10 +182,11 @@ type process struct {
 
 var listening = regexp.MustCompile(`工匠已启动：(http://[0-9.:]+)`)
 
-// startProcess runs gongjiang serve on db with a short import lease.
-func startProcess(t *testing.T, bin, db string) *process {
+// startProcess runs gongjiang serve on db with a short import lease and
+// the extra arguments.
+func startProcess(t *testing.T, bin, db string, extra ...string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--db", db, "--addr", "127.0.0.1:0", "--import-lease", "2s")
+	cmd := exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--import-lease", "2s"}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

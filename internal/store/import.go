@@ -52,7 +52,7 @@ func (db *DB) ActiveByBlind(ctx context.Context, blinds []string) (map[string]*s
 // that fails the whole transaction, and the batch is written again row by
 // row, each in a savepoint, refusing only that person (dup[i] is true).
 func (db *DB) ImportStudents(ctx context.Context, batch []*student.Student, e audit.Entry, checkpoint func(dup []bool) *transfer.Checkpoint) (dup []bool, err error) {
-	if len(batch) == bulkRows {
+	if len(batch) >= bulkRows {
 		db.warmBulk(ctx, "students", studentBulkColumns)
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {

@@ -21,7 +21,7 @@ const importChunk = 1 << 20
 
 const importJobColumns = `id, kind, file_name, file_size, encoding, mode, phase, state, created_by, owner_scope, line,
 	rows_read, rows_total, added, updated, unchanged, refused, committed, error_code, error_message, header, lease_owner,
-	created_at, updated_at, finished_at`
+	attempts, created_at, updated_at, finished_at`
 
 func scanImportJob(row interface{ Scan(...any) error }) (*transfer.Job, error) {
 	var j transfer.Job
@@ -29,7 +29,7 @@ func scanImportJob(row interface{ Scan(...any) error }) (*transfer.Job, error) {
 	var created, updated, finished int64
 	err := row.Scan(&j.ID, &j.Kind, &j.FileName, &j.FileSize, &j.Encoding, &j.Mode, &j.Phase, &j.State, &j.CreatedBy, &j.OwnerScope,
 		&j.Line, &j.RowsRead, &j.RowsTotal, &j.Summary.Added, &j.Summary.Updated, &j.Summary.Unchanged, &j.Summary.Refused,
-		&j.Summary.Committed, &j.ErrorCode, &j.Error, &header, &j.LeaseOwner, &created, &updated, &finished)
+		&j.Summary.Committed, &j.ErrorCode, &j.Error, &header, &j.LeaseOwner, &j.Attempts, &created, &updated, &finished)
 	if err != nil {
 		return nil, err
 	}
@@ -99,35 +99,39 @@ func (db *DB) ImportJob(ctx context.Context, id int64, ownerScope string, all bo
 	return j, nil
 }
 
-// ImportJobs lists the latest jobs, newest first: those created in
-// ownerScope, or all.
-func (db *DB) ImportJobs(ctx context.Context, ownerScope string, all bool, limit int) ([]*transfer.Job, error) {
+// ImportJobs lists the latest jobs, newest first, and counts them all:
+// those created in ownerScope, or all.
+func (db *DB) ImportJobs(ctx context.Context, ownerScope string, all bool, limit int) ([]*transfer.Job, int, error) {
 	w := where{}
 	if !all {
 		w.add("owner_scope = " + w.arg(ownerScope))
 	}
+	var total int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM import_jobs`+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, apperr.Internalf("store: count import jobs: %w", err)
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT `+importJobColumns+` FROM import_jobs`+w.String()+` ORDER BY id DESC LIMIT `+w.arg(limit), w.args...)
 	if err != nil {
-		return nil, apperr.Internalf("store: import jobs: %w", err)
+		return nil, 0, apperr.Internalf("store: import jobs: %w", err)
 	}
 	defer rows.Close()
 	var jobs []*transfer.Job
 	for rows.Next() {
 		j, err := scanImportJob(rows)
 		if err != nil {
-			return nil, apperr.Internalf("store: import jobs: %w", err)
+			return nil, 0, apperr.Internalf("store: import jobs: %w", err)
 		}
 		jobs = append(jobs, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, apperr.Internalf("store: import jobs: %w", err)
+		return nil, 0, apperr.Internalf("store: import jobs: %w", err)
 	}
-	return jobs, nil
+	return jobs, total, nil
 }
 
 // ClaimImportJob gives node the lease of the oldest job waiting, or of a
-// running job whose lease has expired (its node died); nil when there is
-// none.
+// running job whose lease has expired (its node died), and counts the
+// attempt; nil when there is none.
 func (db *DB) ClaimImportJob(ctx context.Context, node string, lease time.Duration) (*transfer.Job, error) {
 	now := time.Now()
 	for {
@@ -140,8 +144,8 @@ func (db *DB) ClaimImportJob(ctx context.Context, node string, lease time.Durati
 		if err != nil {
 			return nil, apperr.Internalf("store: import job to run: %w", err)
 		}
-		res, err := db.write.ExecContext(ctx, `UPDATE import_jobs SET state = 'running', lease_owner = $1, lease_until = $2, updated_at = $3
-			WHERE id = $4 AND (state = 'queued' OR (state = 'running' AND lease_until < $3))`, node, micros(now.Add(lease)), micros(now), id)
+		res, err := db.write.ExecContext(ctx, `UPDATE import_jobs SET state = 'running', lease_owner = $1, lease_until = $2, updated_at = $3,
+			attempts = attempts + 1 WHERE id = $4 AND (state = 'queued' OR (state = 'running' AND lease_until < $3))`, node, micros(now.Add(lease)), micros(now), id)
 		if err != nil {
 			return nil, apperr.Internalf("store: claim import job: %w", err)
 		}
@@ -166,7 +170,7 @@ func (db *DB) RenewImportLease(ctx context.Context, id int64, node string, lease
 }
 
 // ReleaseImportLease lets another run take a job at once (the node is
-// shutting down in the middle of it).
+// shutting down in the middle of it, or the run met a passing error).
 func (db *DB) ReleaseImportLease(ctx context.Context, id int64, node string) error {
 	_, err := db.write.ExecContext(ctx, `UPDATE import_jobs SET lease_until = 0 WHERE id = $1 AND state = 'running' AND lease_owner = $2`, id, node)
 	if err != nil {
@@ -217,11 +221,17 @@ func saveCheckpoint(ctx context.Context, tx *sql.Tx, cp *transfer.Checkpoint) er
 		return nil
 	}
 	s := cp.Summary
-	_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET line = $1, rows_read = $2, added = $3, updated = $4, unchanged = $5, refused = $6,
-		committed = $7, updated_at = $8 WHERE id = $9 AND phase = $10`,
-		cp.Line, s.Rows, s.Added, s.Updated, s.Unchanged, s.Refused, s.Committed, micros(time.Now()), cp.Job, cp.Phase)
+	// Only the node holding the lease may move the job on: a node that
+	// lost it (the job was cancelled, or taken over after the node
+	// stalled) has its batch rolled back with the checkpoint.
+	res, err := tx.ExecContext(ctx, `UPDATE import_jobs SET line = $1, rows_read = $2, added = $3, updated = $4, unchanged = $5, refused = $6,
+		committed = $7, updated_at = $8 WHERE id = $9 AND phase = $10 AND state = 'running' AND lease_owner = $11`,
+		cp.Line, s.Rows, s.Added, s.Updated, s.Unchanged, s.Refused, s.Committed, micros(time.Now()), cp.Job, cp.Phase, cp.Node)
 	if err != nil {
 		return apperr.Internalf("store: import checkpoint: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return apperr.E(apperr.Conflict, "", "import.job.lease_lost")
 	}
 	for _, r := range cp.Refused {
 		_, err := tx.ExecContext(ctx, `INSERT INTO import_refusals (job_id, phase, line, column_name, reason, cells) VALUES ($1, $2, $3, $4, $5, $6)
@@ -235,15 +245,12 @@ func saveCheckpoint(ctx context.Context, tx *sql.Tx, cp *transfer.Checkpoint) er
 }
 
 // FinishImportPhase ends the phase node was running: state is
-// transfer.JobChecked, JobDone or JobFailed (with the reason). A job that
-// ends (done or failed) loses its file. False when the lease was no
-// longer node's.
+// transfer.JobChecked or JobDone with the phase's summary, or JobFailed
+// with the reason (the counts stay those of the last checkpoint: what is
+// stored). A job that ends (done or failed) loses its file. False when
+// the lease was no longer node's.
 func (db *DB) FinishImportPhase(ctx context.Context, id int64, node, state string, sum transfer.Summary, failure *apperr.Error) (bool, error) {
 	now := micros(time.Now())
-	code, msg := "", ""
-	if failure != nil {
-		code, msg = string(failure.Code), failure.Message()
-	}
 	ended := state != transfer.JobChecked
 	finished := int64(0)
 	if ended {
@@ -251,11 +258,18 @@ func (db *DB) FinishImportPhase(ctx context.Context, id int64, node, state strin
 	}
 	ok := false
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE import_jobs SET state = $1, rows_read = $2, rows_total = CASE WHEN phase = 'check' THEN $2 ELSE rows_total END,
-			added = $3, updated = $4, unchanged = $5, refused = $6, committed = $7, error_code = $8, error_message = $9,
-			lease_owner = '', lease_until = 0, updated_at = $10, finished_at = $11
-			WHERE id = $12 AND state = 'running' AND lease_owner = $13`,
-			state, sum.Rows, sum.Added, sum.Updated, sum.Unchanged, sum.Refused, sum.Committed, code, msg, now, finished, id, node)
+		var res sql.Result
+		var err error
+		if failure != nil {
+			res, err = tx.ExecContext(ctx, `UPDATE import_jobs SET state = $1, error_code = $2, error_message = $3, lease_owner = '', lease_until = 0,
+				updated_at = $4, finished_at = $5 WHERE id = $6 AND state = 'running' AND lease_owner = $7`,
+				state, string(failure.Code), failure.Message(), now, finished, id, node)
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE import_jobs SET state = $1, rows_read = $2, rows_total = CASE WHEN phase = 'check' THEN $2 ELSE rows_total END,
+				added = $3, updated = $4, unchanged = $5, refused = $6, committed = $7, lease_owner = '', lease_until = 0, updated_at = $8, finished_at = $9
+				WHERE id = $10 AND state = 'running' AND lease_owner = $11`,
+				state, sum.Rows, sum.Added, sum.Updated, sum.Unchanged, sum.Refused, sum.Committed, now, finished, id, node)
+		}
 		if err != nil {
 			return apperr.Internalf("store: finish import phase: %w", err)
 		}
@@ -294,12 +308,13 @@ func (db *DB) ConfirmImportJob(ctx context.Context, id int64, mode string) error
 
 // CancelImportJob stops a job that has not finished and deletes its file.
 // Rows a valid-only commit has already written stay (they are valid and
-// audited); the job says how many.
+// audited); the job says how many. An all-or-nothing commit that has
+// committed is finished, whatever its state says for the moment.
 func (db *DB) CancelImportJob(ctx context.Context, id int64) error {
 	now := micros(time.Now())
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE import_jobs SET state = 'cancelled', lease_owner = '', lease_until = 0, updated_at = $1, finished_at = $1
-			WHERE id = $2 AND state IN ('queued', 'running', 'checked')`, now, id)
+			WHERE id = $2 AND state IN ('queued', 'running', 'checked') AND NOT committed`, now, id)
 		if err != nil {
 			return apperr.Internalf("store: cancel import job: %w", err)
 		}
@@ -332,19 +347,21 @@ func (db *DB) ImportRefusals(ctx context.Context, id int64, phase string, afterL
 	return out, nil
 }
 
-// PurgeImportJobs deletes jobs that ended before cutoff, with the rows
-// they refused (which hold personal data): an office keeps what it needs
-// by downloading the report.
+// PurgeImportJobs deletes jobs that ended before cutoff, and dry runs
+// left unconfirmed (or jobs left waiting) since then, with their files and
+// the rows they refused (which hold personal data): an office keeps what
+// it needs by downloading the report.
 func (db *DB) PurgeImportJobs(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		const ended = `SELECT id FROM import_jobs WHERE finished_at > 0 AND finished_at < $1`
-		for _, q := range []string{`DELETE FROM import_refusals WHERE job_id IN (` + ended + `)`, `DELETE FROM import_chunks WHERE job_id IN (` + ended + `)`} {
+		const old = `(finished_at > 0 AND finished_at < $1) OR (state IN ('checked', 'queued') AND updated_at < $1)`
+		for _, q := range []string{`DELETE FROM import_refusals WHERE job_id IN (SELECT id FROM import_jobs WHERE ` + old + `)`,
+			`DELETE FROM import_chunks WHERE job_id IN (SELECT id FROM import_jobs WHERE ` + old + `)`} {
 			if _, err := tx.ExecContext(ctx, q, micros(cutoff)); err != nil {
 				return apperr.Internalf("store: purge import jobs: %w", err)
 			}
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM import_jobs WHERE finished_at > 0 AND finished_at < $1`, micros(cutoff))
+		res, err := tx.ExecContext(ctx, `DELETE FROM import_jobs WHERE `+old, micros(cutoff))
 		if err != nil {
 			return apperr.Internalf("store: purge import jobs: %w", err)
 		}

@@ -134,7 +134,8 @@ func (im *StudentImport) Run(ctx context.Context, p auth.Principal, open Opener,
 		return sum, nil, err
 	}
 	defer t.Close()
-	rd := im.rowReader(ctx, p, t)
+	chunks, stop := readAhead(im.rowReader(ctx, p, t), 0)
+	defer stop()
 	var final func(int) *Checkpoint
 	if job != nil {
 		final = func(added int) *Checkpoint {
@@ -149,27 +150,25 @@ func (im *StudentImport) Run(ctx context.Context, p auth.Principal, open Opener,
 		if im.Progress != nil {
 			im.Progress(sum.Rows, written)
 		}
-		var batch []*student.Student
-		for len(batch) < importBatch {
-			row, st, refusal, err := rd()
-			if errors.Is(err, io.EOF) {
-				break
+		for c := range chunks { // until a chunk has rows to write
+			if c.err != nil {
+				return nil, c.err
 			}
-			if err != nil {
-				return nil, err
+			if len(c.refused) > 0 {
+				return nil, apperr.E(apperr.Conflict, "", "import.changed", c.refused[0].Line, c.refused[0].Reason)
 			}
-			if refusal != nil {
-				return nil, apperr.E(apperr.Conflict, "", "import.changed", row.Line, refusal.Reason)
+			var batch []*student.Student
+			for _, r := range c.rows {
+				if !im.known(r.st) {
+					batch = append(batch, r.st)
+				}
 			}
-			if st != nil && !im.known(st) {
-				batch = append(batch, st)
+			if len(batch) > 0 {
+				written += len(batch)
+				return batch, nil
 			}
 		}
-		if len(batch) == 0 {
-			return nil, nil
-		}
-		written += len(batch)
-		return batch, nil
+		return nil, nil
 	}, audit.Entry{Actor: p.Name, Action: "import.students", Entity: "import", EntityID: "students",
 		Data: map[string]any{"mode": mode, "rows": sum.Rows}}, final)
 	if err != nil {
@@ -337,6 +336,11 @@ func readAhead(rd func() (Row, *student.Student, *Refusal, error), resume int) (
 		var c chunk
 		send := func() bool {
 			select {
+			case <-done: // stopping wins over a reader ready to take more
+				return false
+			default:
+			}
+			select {
 			case out <- c:
 				c = chunk{}
 				return true
@@ -345,6 +349,11 @@ func readAhead(rd func() (Row, *student.Student, *Refusal, error), resume int) (
 			}
 		}
 		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
 			row, st, refusal, err := rd()
 			if errors.Is(err, io.EOF) {
 				send()

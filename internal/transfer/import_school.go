@@ -89,7 +89,7 @@ func (im *SchoolImport) Run(ctx context.Context, p auth.Principal, open Opener, 
 	}
 	write := !dryRun && mode == ModeValidOnly
 	sum, refused, err := im.pass(ctx, p, open, write)
-	if err != nil || dryRun || mode == ModeValidOnly || len(refused) > 0 {
+	if err != nil || dryRun || mode == ModeValidOnly || sum.Refused > 0 { // with a job, the refusals are stored, not returned
 		sum.Committed = write && err == nil
 		return sum, refused, err
 	}

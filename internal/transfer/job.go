@@ -47,6 +47,7 @@ type Job struct {
 	Error       string    `json:"error,omitempty"` // in Chinese, for the user
 	Header      []string  `json:"-"`               // the file's header row, for the refusal report
 	LeaseOwner  string    `json:"-"`
+	Attempts    int       `json:"-"` // how many runs have taken the job
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	FinishedAt  time.Time `json:"finished_at,omitzero"`
@@ -105,6 +106,7 @@ func (j *Job) Active() bool { return j.State == JobQueued || j.State == JobRunni
 // Line with nothing lost and nothing counted twice.
 type Checkpoint struct {
 	Job     int64
+	Node    string // the node holding the lease: no other may write it
 	Phase   string
 	Line    int
 	Summary Summary
@@ -126,17 +128,18 @@ type StoredRefusal struct {
 // second row in the file is still caught) but not counted again.
 type JobRun struct {
 	ID    int64
+	Node  string
 	Phase string
 	From  Checkpoint
 	// Seal encrypts a refused row's cells for storage.
-	Seal func(cells []byte) []byte
+	Seal func(line int, cells []byte) []byte
 }
 
 func (jr *JobRun) checkpoint(line int, sum Summary, refused []Refusal) Checkpoint {
-	cp := Checkpoint{Job: jr.ID, Phase: jr.Phase, Line: line, Summary: sum}
+	cp := Checkpoint{Job: jr.ID, Node: jr.Node, Phase: jr.Phase, Line: line, Summary: sum}
 	for _, r := range refused {
 		cells, _ := json.Marshal(r.Cells)
-		cp.Refused = append(cp.Refused, StoredRefusal{Line: r.Line, Column: r.Column, Reason: r.Reason, Cells: jr.Seal(cells)})
+		cp.Refused = append(cp.Refused, StoredRefusal{Line: r.Line, Column: r.Column, Reason: r.Reason, Cells: jr.Seal(r.Line, cells)})
 	}
 	return cp
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,32 +197,107 @@ func TestImportJobDryRunThenCommit(t *testing.T) {
 }
 
 // A checkpoint that cannot be written takes its batch down with it: the
-// rows and the progress that counts them are one transaction.
+// rows and the progress that counts them are one transaction. So does one
+// written by a node that no longer holds the job's lease (the job was
+// cancelled, or taken over while the node stalled).
 func TestImportCheckpointIsAtomicWithItsRows(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		f := newImportFixture(t, dsn)
 		ctx := context.Background()
 		f.file(t, "a.csv", studentHeader, row(1, "3701001"))
 		j := f.newJob(t, f.dir+"/a.csv", transfer.ModeValidOnly, transfer.PhaseCommit)
+		if claimed, err := f.db.ClaimImportJob(ctx, "node-a", time.Minute); err != nil || claimed == nil || claimed.ID != j.ID {
+			t.Fatalf("claim: %+v, %v", claimed, err)
+		}
 		st, err := f.students.Prepare(ctx, mustSchool(t, f, "3701001"), registration(row(1, "3701001")))
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := f.count(t)
-		_, err = f.db.ImportStudents(ctx, []*student.Student{st}, audit.Entry{Actor: "t", Action: "import.students", Entity: "import", EntityID: "students"},
-			func([]bool) *transfer.Checkpoint {
-				return &transfer.Checkpoint{Job: j.ID, Phase: transfer.PhaseCommit, Line: 2,
-					Refused: []transfer.StoredRefusal{{Line: 2, Reason: "x", Cells: nil}}} // cells NOT NULL: the write fails
-			})
-		if err == nil {
+		write := func(cp transfer.Checkpoint) error {
+			_, err := f.db.ImportStudents(ctx, []*student.Student{st}, audit.Entry{Actor: "t", Action: "import.students", Entity: "import", EntityID: "students"},
+				func([]bool) *transfer.Checkpoint { return &cp })
+			return err
+		}
+		unchanged := func(what string) {
+			t.Helper()
+			if f.count(t) != before {
+				t.Fatalf("%s: the batch was committed", what)
+			}
+			got, _ := f.db.ImportJob(ctx, j.ID, "", true)
+			if got.Line != 0 || got.Summary.Added != 0 {
+				t.Fatalf("%s: checkpoint %d/%+v written without its batch", what, got.Line, got.Summary)
+			}
+		}
+		added := transfer.Summary{Rows: 1, Added: 1}
+		if err := write(transfer.Checkpoint{Job: j.ID, Node: "node-a", Phase: transfer.PhaseCommit, Line: 2, Summary: added,
+			Refused: []transfer.StoredRefusal{{Line: 2, Reason: "x", Cells: nil}}}); err == nil { // cells NOT NULL: the write fails
 			t.Fatal("a checkpoint that could not be written was accepted")
 		}
-		if f.count(t) != before {
-			t.Fatal("the batch was committed without its checkpoint")
+		unchanged("a refusal that cannot be stored")
+		if err := write(transfer.Checkpoint{Job: j.ID, Node: "node-b", Phase: transfer.PhaseCommit, Line: 2, Summary: added}); err == nil {
+			t.Fatal("a node without the lease wrote a batch")
 		}
-		got, _ := f.db.ImportJob(ctx, j.ID, "", true)
-		if got.Line != 0 || got.Summary.Added != 0 {
-			t.Fatalf("checkpoint %d/%+v written without its batch", got.Line, got.Summary)
+		unchanged("another node")
+		if err := f.db.CancelImportJob(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := write(transfer.Checkpoint{Job: j.ID, Node: "node-a", Phase: transfer.PhaseCommit, Line: 2, Summary: added}); err == nil {
+			t.Fatal("a batch was written after the job was cancelled")
+		}
+		unchanged("after the cancel")
+	})
+}
+
+func TestImportJobEdges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		f := newImportFixture(t, dsn)
+		ctx := context.Background()
+		r := transfer.NewRunner(f.db, f.students, f.schools, storetest.Protector())
+		r.Logger = quiet
+
+		// An all-or-nothing school import with a bad row writes nothing,
+		// although the job keeps its refusals in the store, not in memory.
+		f.file(t, "schools.csv", []string{"学校代码", "学校名称", "学校类型", "举办性质", "所在区县代码"},
+			[]string{"3701090", "新建技工学校", "技工学校", "公办", "370102"}, []string{"3701091", "", "技工学校", "公办", "370102"})
+		j := f.newJob(t, f.dir+"/schools.csv", transfer.ModeAllOrNothing, transfer.PhaseCommit)
+		j.Kind = "schools"
+		raw := storetest.Raw(t, f.dsn)
+		if _, err := raw.Exec(`UPDATE import_jobs SET kind = 'schools' WHERE id = $1`, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		done := runUntil(t, f, r, j.ID)
+		if done.State != transfer.JobDone || done.Summary.Committed || done.Summary.Refused != 1 {
+			t.Fatalf("school job: %s %+v", done.State, done.Summary)
+		}
+		if _, err := f.db.FindSchool(ctx, auth.Scope{Kind: auth.ScopeAll}, "3701090"); err == nil {
+			t.Fatal("all-or-nothing created a school although a row was refused")
+		}
+
+		// A job that keeps failing stops after three runs.
+		f.file(t, "one.csv", studentHeader, row(1, "3701001"))
+		k := f.newJob(t, f.dir+"/one.csv", transfer.ModeValidOnly, transfer.PhaseCommit)
+		if _, err := raw.Exec(`UPDATE import_jobs SET attempts = 3 WHERE id = $1`, k.ID); err != nil {
+			t.Fatal(err)
+		}
+		failed := runUntil(t, f, r, k.ID)
+		if failed.State != transfer.JobFailed || !strings.Contains(failed.Error, "多次") {
+			t.Fatalf("a job past its attempts: %s %q", failed.State, failed.Error)
+		}
+
+		// Dry runs never confirmed are purged with the finished jobs.
+		c := f.newJob(t, f.dir+"/one.csv", transfer.ModeValidOnly, transfer.PhaseCheck)
+		if got := runUntil(t, f, r, c.ID); got.State != transfer.JobChecked {
+			t.Fatalf("dry run: %s", got.State)
+		}
+		n, err := f.db.PurgeImportJobs(ctx, time.Now().Add(time.Hour))
+		if err != nil || n != 3 {
+			t.Fatalf("purged %d, %v; want the three jobs", n, err)
+		}
+		var left int
+		raw.QueryRow(`SELECT COUNT(*) FROM import_refusals`).Scan(&left)
+		if left != 0 {
+			t.Errorf("%d refused rows survive the purge", left)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -107,8 +108,12 @@ func (r *Runner) clearLive(id int64) {
 }
 
 // Run takes and runs jobs until ctx ends, looking for one every two
-// seconds or when woken.
+// seconds or when woken. It first removes the plaintext files a killed
+// process left behind.
 func (r *Runner) Run(ctx context.Context) {
+	if n := SweepTemp(); n > 0 {
+		r.Logger.Info("removed temporary import files left by stopped processes", "directories", n)
+	}
 	for {
 		j, err := r.Store.ClaimImportJob(ctx, r.Node, r.Lease)
 		if err != nil && ctx.Err() == nil {
@@ -127,41 +132,46 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
+// maxAttempts is how many runs a job gets: a run that meets an internal
+// error (the database away for a moment) lets the lease go and the job
+// is taken again; one that keeps failing, or crashing its node, stops.
+const maxAttempts = 3
+
 // process runs the phase j is in, renewing its lease meanwhile, and ends
 // the phase. If the node is shutting down it lets the lease go so that
 // the next run resumes at once; if it lost the lease (the job was
 // cancelled or taken over) it stops without a word.
 func (r *Runner) process(ctx context.Context, j *Job) {
+	log := r.Logger.With("import_job", j.ID, "kind", j.Kind, "phase", j.Phase, "mode", j.Mode)
+	if j.Attempts > maxAttempts {
+		failure := apperr.E(apperr.Internal, "", "import.job.attempts", j.Attempts-1)
+		if _, err := r.Store.FinishImportPhase(ctx, j.ID, r.Node, JobFailed, Summary{}, failure); err != nil {
+			log.Error("finish import phase", "error", err)
+		}
+		log.Error("import job stopped after repeated failures", "attempts", j.Attempts-1)
+		return
+	}
 	jobCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r.setLive(j.ID, j.RowsRead, 0)
 	defer r.clearLive(j.ID)
-	go func() {
-		tick := time.NewTicker(r.Lease / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-jobCtx.Done():
-				return
-			case <-tick.C:
-				ok, err := r.Store.RenewImportLease(jobCtx, j.ID, r.Node, r.Lease)
-				if err == nil && !ok {
-					cancel()
-				}
-			}
-		}
-	}()
+	go r.holdLease(jobCtx, cancel, j.ID)
 	start := time.Now()
-	log := r.Logger.With("import_job", j.ID, "kind", j.Kind, "phase", j.Phase, "mode", j.Mode)
-	log.Info("import job started", "resume_line", j.Line)
+	log.Info("import job started", "resume_line", j.Line, "attempt", j.Attempts)
 	sum, err := r.runPhase(jobCtx, j)
-	if ctx.Err() != nil {
+	e := apperr.As(err)
+	switch {
+	case ctx.Err() != nil || (err != nil && e.Code == apperr.Internal && jobCtx.Err() == nil):
+		// Shutting down, or a passing error: the next run resumes from
+		// the last checkpoint.
+		if err != nil && ctx.Err() == nil {
+			log.Error("import job interrupted; it will be resumed", "error", err)
+		}
 		if err := r.Store.ReleaseImportLease(context.WithoutCancel(ctx), j.ID, r.Node); err != nil {
 			log.Error("release import lease", "error", err)
 		}
 		return
-	}
-	if jobCtx.Err() != nil {
+	case jobCtx.Err() != nil || e.Key == "import.job.lease_lost":
 		log.Info("import job stopped: lease lost (cancelled or taken over)")
 		return
 	}
@@ -171,21 +181,56 @@ func (r *Runner) process(ctx context.Context, j *Job) {
 	}
 	var failure *apperr.Error
 	if err != nil {
-		failure, state = apperr.As(err), JobFailed
-		if failure.Code == apperr.Internal {
-			log.Error("import job failed", "error", err)
-		}
+		failure, state = e, JobFailed
 	}
-	if _, err := r.Store.FinishImportPhase(ctx, j.ID, r.Node, state, sum, failure); err != nil {
+	ok, err := r.Store.FinishImportPhase(ctx, j.ID, r.Node, state, sum, failure)
+	switch {
+	case err != nil:
 		log.Error("finish import phase", "error", err)
+		return
+	case !ok:
+		log.Info("import job phase ended but the lease was lost before it could be recorded")
 		return
 	}
 	log.Info("import job phase ended", "state", state, "rows", sum.Rows, "added", sum.Added, "updated", sum.Updated,
 		"unchanged", sum.Unchanged, "refused", sum.Refused, "duration_ms", time.Since(start).Milliseconds())
 }
 
-func (r *Runner) runPhase(ctx context.Context, j *Job) (Summary, error) {
-	from := Checkpoint{Job: j.ID, Phase: j.Phase, Line: j.Line, Summary: j.Summary}
+// holdLease renews the lease on job id until ctx ends; when the lease is
+// lost — refused, or not renewed within its length — it cancels the run,
+// so that a node cut off from the database does not go on believing it
+// holds the job.
+func (r *Runner) holdLease(ctx context.Context, cancel context.CancelFunc, id int64) {
+	tick := time.NewTicker(r.Lease / 3)
+	defer tick.Stop()
+	renewed := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			ok, err := r.Store.RenewImportLease(ctx, id, r.Node, r.Lease)
+			switch {
+			case err == nil && ok:
+				renewed = time.Now()
+			case err == nil && !ok, time.Since(renewed) > r.Lease:
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+func (r *Runner) runPhase(ctx context.Context, j *Job) (sum Summary, err error) {
+	defer func() {
+		// A file that makes a reader panic fails its job, not the node
+		// (and then, one after another, every node that takes it).
+		if v := recover(); v != nil {
+			err = apperr.E(apperr.Invalid, "file", "import.file.unreadable")
+			r.Logger.Error("import job panicked", "import_job", j.ID, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	from := Checkpoint{Job: j.ID, Node: r.Node, Phase: j.Phase, Line: j.Line, Summary: j.Summary}
 	if j.Phase == PhaseCommit && j.Summary.Committed {
 		return from.Summary, nil // committed whole just before the node stopped
 	}
@@ -199,10 +244,10 @@ func (r *Runner) runPhase(ctx context.Context, j *Job) (Summary, error) {
 	}
 	defer os.Remove(path)
 	open := func() (Table, error) { return Open(path, Options{Encoding: j.Encoding}) }
-	run := &JobRun{ID: j.ID, Phase: j.Phase, From: from, Seal: func(cells []byte) []byte { return r.Sealer.Seal(cells, refusalAAD(j.ID)) }}
+	run := &JobRun{ID: j.ID, Node: r.Node, Phase: j.Phase, From: from,
+		Seal: func(line int, cells []byte) []byte { return r.Sealer.Seal(cells, refusalAAD(j.ID, j.Phase, line)) }}
 	progress := func(read, written int) { r.setLive(j.ID, read, written) }
 	dryRun := j.Phase == PhaseCheck
-	var sum Summary
 	if j.Kind == "schools" {
 		im := &SchoolImport{Schools: r.Schools, Job: run, Checkpoints: r.Store}
 		sum, _, err = im.Run(ctx, p, open, j.Mode, dryRun)
@@ -213,10 +258,11 @@ func (r *Runner) runPhase(ctx context.Context, j *Job) (Summary, error) {
 	return sum, err
 }
 
-// materialize writes the job's file, unsealed, to a temporary file (mode
-// 0600, removed when the phase ends) for the readers, which need to seek.
+// materialize writes the job's file, unsealed, to a private temporary
+// file (see CreateTemp; removed when the phase ends) for the readers,
+// which need to seek.
 func (r *Runner) materialize(ctx context.Context, j *Job) (string, error) {
-	f, err := os.CreateTemp("", "gongjiang-import-*")
+	f, err := CreateTemp("job-*")
 	if err != nil {
 		return "", apperr.Internalf("transfer: import file: %w", err)
 	}
@@ -244,7 +290,9 @@ func SealChunk(p pii.Protector) func(id int64, seq int, chunk []byte) []byte {
 }
 
 func chunkAAD(id int64, seq int) []byte { return fmt.Appendf(nil, "import-file:%d:%d", id, seq) }
-func refusalAAD(id int64) []byte        { return fmt.Appendf(nil, "import-refusal:%d", id) }
+func refusalAAD(id int64, phase string, line int) []byte {
+	return fmt.Appendf(nil, "import-refusal:%d:%s:%d", id, phase, line)
+}
 
 // Refusals pages through the rows a job's phase refused, unsealed.
 func (r *Runner) Refusals(ctx context.Context, j *Job, afterLine, limit int) ([]Refusal, error) {
@@ -254,7 +302,7 @@ func (r *Runner) Refusals(ctx context.Context, j *Job, afterLine, limit int) ([]
 	}
 	out := make([]Refusal, len(stored))
 	for i, s := range stored {
-		plain, err := r.Sealer.Open(s.Cells, refusalAAD(j.ID))
+		plain, err := r.Sealer.Open(s.Cells, refusalAAD(j.ID, j.Phase, s.Line))
 		if err != nil {
 			return nil, apperr.Internalf("transfer: refused row %d: %w", s.Line, err)
 		}

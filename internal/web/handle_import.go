@@ -67,6 +67,9 @@ func (u *upload) remove() {
 	}
 }
 
+// uploadFields are the form fields an upload may carry besides the file.
+var uploadFields = map[string]bool{"csrf_token": true, "kind": true, "mode": true, "encoding": true, "dry_run": true}
+
 // receiveUpload streams a multipart upload to a temporary file, within
 // the import size limit. A session caller's CSRF token must come in the
 // X-CSRF-Token header or in a csrf_token field before the file.
@@ -82,6 +85,11 @@ func receiveUpload(w http.ResponseWriter, r *http.Request, c *reqCtx) (*upload, 
 	}
 	up := &upload{fields: map[string]string{}}
 	token := r.Header.Get("X-CSRF-Token")
+	defer func() {
+		// The body is in: the reply may take as long as the server allows
+		// any reply from here, however long the upload took.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute))
+	}()
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -92,6 +100,10 @@ func receiveUpload(w http.ResponseWriter, r *http.Request, c *reqCtx) (*upload, 
 			return nil, uploadError(err)
 		}
 		name := part.FormName()
+		if name != "file" && (!uploadFields[name] || len(up.fields) >= len(uploadFields)) {
+			up.remove()
+			return nil, apperr.E(apperr.Invalid, name, "import.upload.fields", name)
+		}
 		if name != "file" {
 			v, err := io.ReadAll(io.LimitReader(part, 1024))
 			if err != nil {
@@ -127,7 +139,7 @@ func receiveUpload(w http.ResponseWriter, r *http.Request, c *reqCtx) (*upload, 
 
 func (up *upload) save(part *multipart.Part, limit int64) error {
 	up.name = cleanFileName(part.FileName())
-	f, err := os.CreateTemp("", "gongjiang-upload-*"+strings.ToLower(filepath.Ext(up.name)))
+	f, err := transfer.CreateTemp("upload-*" + strings.ToLower(filepath.Ext(up.name)))
 	if err != nil {
 		return apperr.Internalf("web: upload: %w", err)
 	}
@@ -272,8 +284,9 @@ func (s *Server) importAction(r *http.Request, c *reqCtx, action, mode string) (
 		if mode != transfer.ModeAllOrNothing && mode != transfer.ModeValidOnly {
 			return nil, apperr.E(apperr.Invalid, "mode", "import.mode.invalid", mode)
 		}
-		err = s.DB.ConfirmImportJob(r.Context(), j.ID, mode)
-		s.Imports.Wake()
+		if err = s.DB.ConfirmImportJob(r.Context(), j.ID, mode); err == nil {
+			s.Imports.Wake()
+		}
 	case "cancel":
 		auditAction = "import.cancel"
 		err = s.DB.CancelImportJob(r.Context(), j.ID)
@@ -323,11 +336,11 @@ func (s *Server) handleImports(w http.ResponseWriter, r *http.Request, c *reqCtx
 
 func (s *Server) renderImports(w http.ResponseWriter, r *http.Request, c *reqCtx, status int, formErr error) error {
 	scope, all := ownerScope(c.P)
-	jobs, err := s.DB.ImportJobs(r.Context(), scope, all, 50)
+	jobs, total, err := s.DB.ImportJobs(r.Context(), scope, all, 50)
 	if err != nil {
 		return err
 	}
-	d := map[string]any{"Jobs": jobs, "CanWrite": c.P.CanWrite(), "MaxMiB": transfer.DefaultLimits.MaxBytes >> 20,
+	d := map[string]any{"Jobs": jobs, "Total": total, "CanWrite": c.P.CanWrite(), "MaxMiB": transfer.DefaultLimits.MaxBytes >> 20,
 		"MaxRows": transfer.DefaultLimits.MaxRows, "Schools": c.P.Role == auth.RoleProvince || c.P.Role == auth.RoleCity}
 	if formErr != nil {
 		e := apperr.As(formErr)
@@ -448,11 +461,19 @@ func (s *Server) handleAPIImportUpload(w http.ResponseWriter, r *http.Request, c
 
 func (s *Server) handleAPIImportList(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	scope, all := ownerScope(c.P)
-	jobs, err := s.DB.ImportJobs(r.Context(), scope, all, 50)
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return apperr.E(apperr.Invalid, "limit", "list.limit.invalid", 500)
+		}
+		limit = n
+	}
+	jobs, total, err := s.DB.ImportJobs(r.Context(), scope, all, limit)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, listBody[*transfer.Job]{Items: jobs, Total: len(jobs)})
+	writeJSON(w, http.StatusOK, listBody[*transfer.Job]{Items: jobs, Total: total})
 	return nil
 }
 

@@ -28,6 +28,7 @@ CREATE TABLE import_jobs (
     header TEXT NOT NULL DEFAULT '',
     lease_owner TEXT NOT NULL DEFAULT '',
     lease_until BIGINT NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     finished_at BIGINT NOT NULL DEFAULT 0
