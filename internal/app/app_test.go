@@ -252,3 +252,23 @@ func TestServeDemoAndOperations(t *testing.T) {
 		}
 	}
 }
+
+func TestParseProxies(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string
+		bad  bool
+	}{
+		{in: "", want: "[]"},
+		{in: "127.0.0.1", want: "[127.0.0.1/32]"},
+		{in: " 10.1.2.3/8 , ::1", want: "[10.0.0.0/8 ::1/128]"},
+		{in: "::ffff:192.0.2.1", want: "[192.0.2.1/32]"},
+		{in: "proxy.example", bad: true},
+		{in: "10.0.0.0/33", bad: true},
+	} {
+		got, err := parseProxies(c.in)
+		if (err != nil) != c.bad || (!c.bad && fmt.Sprint(got) != c.want) {
+			t.Errorf("parseProxies(%q) = %v, %v; want %s (error %v)", c.in, got, err, c.want, c.bad)
+		}
+	}
+}

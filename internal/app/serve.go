@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gongjiang/gongjiang/internal/auth"
@@ -43,8 +45,13 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	importLease := fs.Duration("import-lease", transfer.DefaultLease, "节点停止响应多久后，其他节点（或重启后的本节点）接手它的导入任务")
 	replicaURL := fs.String("db-replica", env.Getenv("GONGJIANG_DB_REPLICA"), "PostgreSQL 只读副本的 postgres:// 地址：公开查验、招生资质公示和规划指标从副本读（环境变量 GONGJIANG_DB_REPLICA）")
 	replicaLag := fs.Duration("replica-max-lag", store.DefaultReplicaMaxLag, "副本落后主库超过这么久，公开读取改回主库")
+	proxies := fs.String("trusted-proxies", env.Getenv("GONGJIANG_TRUSTED_PROXIES"), "可信反向代理的地址或网段，逗号分隔，如 127.0.0.1,10.0.0.0/8：只有来自它们的 X-Forwarded-For、X-Forwarded-Proto 才被采信（环境变量 GONGJIANG_TRUSTED_PROXIES）")
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
+	}
+	trusted, err := parseProxies(*proxies)
+	if err != nil {
+		return fmt.Errorf("%w：%v", ErrUsage, err)
 	}
 	if *importLease < time.Second {
 		return fmt.Errorf("%w：--import-lease 至少 1s", ErrUsage)
@@ -87,7 +94,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	imports := transfer.NewRunner(db, students, schools, protect)
 	imports.Lease, imports.Logger = *importLease, logger
 	srv, err := web.New(web.Deps{DB: db, Auth: auth.NewService(db), Schools: schools, Students: students, Compare: comparison, Certs: certs,
-		Filings: school.NewFilingService(db), Imports: imports, Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate})
+		Filings: school.NewFilingService(db), Imports: imports, Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate,
+		TrustedProxies: trusted})
 	if err != nil {
 		return err
 	}
@@ -146,6 +154,27 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	return nil
+}
+
+// parseProxies reads a comma-separated list of addresses and networks.
+func parseProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(item); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies：%q 不是地址或网段", item)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func newLogger(env Env, format string) *slog.Logger {

@@ -21,7 +21,7 @@ func (s *Server) loginToken(w http.ResponseWriter, r *http.Request) string {
 	token, _ := auth.NewToken("")
 	token = token[:32]
 	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: token, Path: "/login", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteStrictMode, Secure: secureRequest(r)})
 	return token
 }
 
@@ -58,7 +58,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, Expires: sess.ExpiresAt})
+		SameSite: http.SameSiteLaxMode, Secure: secureRequest(r), Expires: sess.ExpiresAt})
 	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: "", Path: "/login", MaxAge: -1})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

@@ -48,7 +48,7 @@ func (s *Server) verifyBase(r *http.Request) string {
 		return s.PublicURL
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if secureRequest(r) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

@@ -20,7 +20,7 @@ func (s *Server) publicToken(w http.ResponseWriter, r *http.Request, path string
 	}
 	token, _ := auth.NewToken("")
 	token = token[:32]
-	http.SetCookie(w, &http.Cookie{Name: publicCSRF, Value: token, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.SetCookie(w, &http.Cookie{Name: publicCSRF, Value: token, Path: path, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(r)})
 	return token
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"runtime/debug"
@@ -34,6 +35,7 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	logAttrsKey
+	clientKey
 )
 
 // addLogAttrs adds what a request came to (e.g. a certificate check's
@@ -80,7 +82,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		var extra []slog.Attr
-		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), requestIDKey, id), logAttrsKey, &extra))
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), logAttrsKey, &extra)
+		r = r.WithContext(context.WithValue(ctx, clientKey, s.clientOf(r)))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -118,22 +121,81 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		if r.TLS != nil {
+		if secureRequest(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// clientAddress is the peer address without port. Behind a reverse proxy
-// the proxy's address is what throttling sees unless the proxy is trusted
-// to set X-Forwarded-For, which this deliberately does not assume.
+// clientAddress is the client's address without port: the peer's, or —
+// when the peer is a trusted reverse proxy (Deps.TrustedProxies) — the
+// one the proxy saw, as observe found it. Throttling is by this address.
 func clientAddress(r *http.Request) string {
+	if c, ok := r.Context().Value(clientKey).(client); ok {
+		return c.address
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// secureRequest reports whether the client reached us over TLS: directly,
+// or through a trusted proxy that says so (X-Forwarded-Proto: https).
+func secureRequest(r *http.Request) bool {
+	if c, ok := r.Context().Value(clientKey).(client); ok {
+		return c.https
+	}
+	return r.TLS != nil
+}
+
+type client struct {
+	address string
+	https   bool
+}
+
+// clientOf finds the client behind a request. X-Forwarded-For is read
+// only when the peer is a trusted proxy, from the right, skipping trusted
+// proxies: the first address a trusted hop did not add is the client's
+// (anything to its left the client may have forged).
+func (s *Server) clientOf(r *http.Request) client {
+	c := client{address: r.RemoteAddr, https: r.TLS != nil}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		c.address = host
+	}
+	if !s.trusted(c.address) {
+		return c
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if _, err := netip.ParseAddr(hop); err != nil {
+			break // a malformed hop: keep the last good one
+		}
+		c.address = hop
+		if !s.trusted(hop) {
+			break
+		}
+	}
+	if proto := r.Header.Get("X-Forwarded-Proto"); proto != "" {
+		c.https = strings.EqualFold(strings.TrimSpace(proto), "https")
+	}
+	return c
+}
+
+func (s *Server) trusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 // reqCtx is what an authenticated handler knows about its caller.

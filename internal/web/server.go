@@ -6,6 +6,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,11 @@ type Deps struct {
 	// VerifyPerMinute limits public certificate checks per client
 	// address (DefaultVerifyPerMinute when 0).
 	VerifyPerMinute int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed: the client's address (for
+	// throttling and logs) and whether it came over TLS (Secure cookies,
+	// HSTS). Empty: the peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Server holds the services the handlers call.

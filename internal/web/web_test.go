@@ -613,6 +613,7 @@ func TestWeb(t *testing.T) {
 			{"portal", testPortal},
 			{"exports", testExports},
 			{"imports", testImports},
+			{"proxies", testTrustedProxies},
 		} {
 			t.Run(g.name, func(t *testing.T) { g.fn(t, e) })
 		}
