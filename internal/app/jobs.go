@@ -21,6 +21,9 @@ type jobs struct {
 	certs      *cert.Service
 	warm       func(context.Context) error // the public portal's listing
 	comparison *student.Comparison
+	// facts rebuilds the plans' per-school, per-year facts: incrementally
+	// each minute, in full each night.
+	facts func(ctx context.Context, full bool) (int, error)
 	// purgeImports deletes import jobs (and the rows they refused) that
 	// ended before a time; run nightly for those older than importKeep.
 	purgeImports func(context.Context, time.Time) (int, error)
@@ -63,10 +66,18 @@ func (j *jobs) tick(ctx context.Context) {
 	} else if n > 0 {
 		j.logger.Info("issued missing certificates", "count", n)
 	}
+	if n, err := j.facts(ctx, false); err != nil {
+		j.logger.Error("rebuild plan facts", "error", err)
+	} else if n > 0 {
+		j.logger.Info("rebuilt plan facts", "schools", n)
+	}
 	local := j.now().In(shanghai)
 	today := local.Format("2006-01-02")
 	if local.Hour() >= 2 && j.lastNight != today {
 		j.lastNight = today
+		if _, err := j.facts(ctx, true); err != nil {
+			j.logger.Error("nightly rebuild of plan facts", "error", err)
+		}
 		if n, err := j.purgeImports(ctx, j.now().Add(-importKeep)); err != nil {
 			j.logger.Error("purge old import jobs", "error", err)
 		} else if n > 0 {

@@ -101,7 +101,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
-	bg := &jobs{students: students, certs: certs, warm: srv.WarmPublic, comparison: comparison, purgeImports: db.PurgeImportJobs, logger: logger, now: time.Now}
+	bg := &jobs{students: students, certs: certs, warm: srv.WarmPublic, comparison: comparison, facts: db.RebuildFacts, purgeImports: db.PurgeImportJobs, logger: logger, now: time.Now}
 	bg.lastNight = time.Now().In(shanghai).Format("2006-01-02") // the first nightly run is the next night
 	go bg.run(jobCtx)
 	go db.WatchReplica(jobCtx, time.Second)

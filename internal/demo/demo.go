@@ -141,6 +141,10 @@ func generate(ctx context.Context, db *store.DB, protect pii.Protector, scale Sc
 	if sum.Filings, err = seedFilings(ctx, db, g.rng, g.schools); err != nil {
 		return sum, err
 	}
+	// The plan indicators' facts, counted from the records just loaded.
+	if _, err = db.RebuildFacts(ctx, true); err != nil {
+		return sum, err
+	}
 	err = db.RecordAudit(ctx, audit.Entry{Actor: "system", Action: "demo.students", Entity: "demo", EntityID: string(scale),
 		Data: map[string]any{"records": sum.Students.Records, "active": sum.Students.Active, "planted": sum.Students.Planted}})
 	sum.Elapsed = time.Since(start)

@@ -102,6 +102,7 @@ var bulkIndexes = []struct{ name, create string }{
 	{"students_name", "CREATE INDEX students_name ON students (name, id)"},
 	{"students_person", "CREATE INDEX students_person ON students (name, sex, birth_date, id_blind) WHERE active"},
 	{"students_status", "CREATE INDEX students_status ON students (status, id)"},
+	{"students_updated", "CREATE INDEX students_updated ON students (updated_at)"},
 }
 
 // BulkLoadStudents runs load with the registry's secondary indexes
