@@ -3,6 +3,7 @@
 #   make test    gofmt check, go vet, then go test -race over ./...
 #   make build   build bin/gongjiang
 #   make run     run the demo server
+#   make bench   the benchmark suite at province scale (SCALE=small|province|national)
 #
 # Tests that need PostgreSQL read GONGJIANG_TEST_PG. To get a local throwaway server:
 #   eval "$(scripts/pg-test-server.sh start)"
@@ -16,7 +17,7 @@ SHELL := /bin/bash
 GO ?= go
 GOFMT ?= gofmt
 
-.PHONY: test fmt-check vet build run
+.PHONY: test fmt-check vet build run bench
 
 # The race-detector run skips the two-million-student calibration (-short);
 # it runs once more without the race detector, where it takes a minute or two.
@@ -45,3 +46,7 @@ build:
 
 run:
 	$(GO) run ./cmd/gongjiang serve --demo
+
+SCALE ?= province
+bench:
+	bench/run --scale $(SCALE)
