@@ -8,6 +8,7 @@ import (
 
 	"github.com/gongjiang/gongjiang/internal/auth"
 	"github.com/gongjiang/gongjiang/internal/demo"
+	"github.com/gongjiang/gongjiang/internal/plan"
 	"github.com/gongjiang/gongjiang/internal/refdata"
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
@@ -112,9 +113,9 @@ func TestProvinceCalibration(t *testing.T) {
 		stockSum += inSchool(y)
 	}
 	within := func(name string, got, want, tol float64) {
-		t.Logf("%s: %.0f (plan %.0f)", name, got, want)
+		t.Logf("%s: %.6g (plan %.6g)", name, got, want)
 		if got < want*(1-tol) || got > want*(1+tol) {
-			t.Errorf("%s = %.0f, want %.0f ± %.0f%%", name, got, want, tol*100)
+			t.Errorf("%s = %.6g, want %.6g ± %.0f%%", name, got, want, tol*100)
 		}
 	}
 	within("年均招生规模 2016–2020", intakeSum/5, 155000, 0.03)
@@ -129,6 +130,44 @@ func TestProvinceCalibration(t *testing.T) {
 	within("高级工班以上在校生比例 2020 (%)", senior, 50, 0.06)
 	if inSchool(2025) <= inSchool(2020) {
 		t.Errorf("the trend does not continue: %.0f in school at the end of 2025", inSchool(2025))
+	}
+
+	// The 2020 column of the provincial plan's 专栏1, as the dashboard
+	// computes it: the plan's own rules over the facts the demo built.
+	sd, ok := plan.BuiltinPlan("sd-jg-14-5")
+	if !ok {
+		t.Fatal("no built-in Shandong plan")
+	}
+	facts, err := db.SchoolYears(ctx, auth.Scope{Kind: auth.ScopeAll}, 2016, 2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := plan.Evaluate(&sd, 2020, plan.Data{Facts: facts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	column := map[string]float64{}
+	for _, r := range rows {
+		if r.Value != nil {
+			column[r.Code] = *r.Value
+		}
+	}
+	for _, c := range []struct {
+		code      string
+		want, tol float64
+	}{
+		{"technician_colleges", 45, 0},
+		{"avg_intake", 15.5, 0.03},
+		{"avg_enrolled", 35, 0.05},
+		{"schools_over_10000", 18, 0},
+		{"senior_share", 50, 0.06},
+	} {
+		got, ok := column[c.code]
+		if !ok {
+			t.Errorf("专栏1 %s has no value for 2020", c.code)
+			continue
+		}
+		within("专栏1 2020 "+c.code, got, c.want, c.tol)
 	}
 }
 
