@@ -16,6 +16,7 @@ import (
 	"github.com/gongjiang/gongjiang/internal/cert"
 	"github.com/gongjiang/gongjiang/internal/demo"
 	"github.com/gongjiang/gongjiang/internal/pii"
+	"github.com/gongjiang/gongjiang/internal/plan"
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/student"
@@ -82,6 +83,11 @@ func runServe(ctx context.Context, args []string, env Env) error {
 			return err
 		}
 	}
+	// The plans of the seed documents, once; after the demo, so that a
+	// demo's school groups get members.
+	if _, err := db.EnsureBuiltinPlans(ctx); err != nil {
+		return err
+	}
 	students := student.NewService(db, protect)
 	certs := cert.NewService(db, protect)
 	students.OnGraduated = func(ctx context.Context, st *student.Student) {
@@ -94,7 +100,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	imports := transfer.NewRunner(db, students, schools, protect)
 	imports.Lease, imports.Logger = *importLease, logger
 	srv, err := web.New(web.Deps{DB: db, Auth: auth.NewService(db), Schools: schools, Students: students, Compare: comparison, Certs: certs,
-		Filings: school.NewFilingService(db), Imports: imports, Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate,
+		Filings: school.NewFilingService(db), Imports: imports, Plans: plan.NewService(db), Logger: logger, Version: Version, PublicURL: *publicURL, VerifyPerMinute: *verifyRate,
 		TrustedProxies: trusted})
 	if err != nil {
 		return err

@@ -47,6 +47,14 @@ var templateMarkers = map[string]string{
 	"majors.html":       `data-testid="major-table"`,
 	"imports.html":      `data-testid="import-jobs"`,
 	"import_job.html":   `data-testid="import-job"`,
+
+	"plans.html":          `data-testid="plan-list"`,
+	"plan_show.html":      `data-testid="dashboard"`,
+	"plan_indicator.html": `data-testid="indicator-detail"`,
+	"plan_report.html":    `data-testid="report-table"`,
+	"plan_form.html":      `data-testid="plan-form"`,
+	"plan_print.html":     `data-testid="print-sheet"`,
+	"school_group.html":   `data-testid="group-members"`,
 }
 
 var pageRoute = regexp.MustCompile(`"GET (/[^"]*)"`)
@@ -68,6 +76,12 @@ func pageURLs(t *testing.T, code, studentID, changeID, certNo, filingID, importI
 			continue
 		}
 		p = strings.ReplaceAll(p, "{$}", "")
+		if strings.HasPrefix(p, "/plans/") {
+			p = strings.ReplaceAll(strings.ReplaceAll(p, "{id}", "sd-jg-14-5"), "{code}", "senior_share")
+		}
+		if strings.HasPrefix(p, "/school-groups/") {
+			p = strings.ReplaceAll(p, "{code}", "sd-tingshu")
+		}
 		p = strings.ReplaceAll(p, "{code}", code)
 		p = strings.ReplaceAll(p, "{no}", certNo)
 		if strings.HasPrefix(p, "/changes/") {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gongjiang/gongjiang/internal/auth"
 	"github.com/gongjiang/gongjiang/internal/cert"
+	"github.com/gongjiang/gongjiang/internal/plan"
 	"github.com/gongjiang/gongjiang/internal/school"
 	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/student"
@@ -35,6 +36,7 @@ type Deps struct {
 	Certs    *cert.Service
 	Filings  *school.FilingService
 	Imports  *transfer.Runner
+	Plans    *plan.Service // nil: a service over DB
 	Logger   *slog.Logger
 	Version  string
 	// PublicURL is the address the public reaches this instance at (for
@@ -75,6 +77,9 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(d.DB)
+	if s.Plans == nil {
+		s.Plans = plan.NewService(d.DB)
+	}
 	if s.VerifyPerMinute <= 0 {
 		s.VerifyPerMinute = DefaultVerifyPerMinute
 	}

@@ -84,6 +84,9 @@ func newEnv(t *testing.T, dsn string, opts ...envOptions) *env {
 			t.Fatalf("demo: %v", err)
 		}
 	}
+	if _, err := db.EnsureBuiltinPlans(ctx); err != nil {
+		t.Fatalf("built-in plans: %v", err)
+	}
 	authSvc := auth.NewService(db)
 	// Wired as serve wires them: an applied graduation issues its certificate.
 	students, certs := student.NewService(db, pii.NewAESGCM(storetest.TestKeyring())), cert.NewService(db, pii.NewAESGCM(storetest.TestKeyring()))
@@ -613,6 +616,7 @@ func TestWeb(t *testing.T) {
 			{"portal", testPortal},
 			{"exports", testExports},
 			{"imports", testImports},
+			{"plans", testPlans},
 			{"proxies", testTrustedProxies},
 		} {
 			t.Run(g.name, func(t *testing.T) { g.fn(t, e) })
