@@ -324,4 +324,3 @@ func TestReplicaCluster(t *testing.T) {
 		n.stop(t)
 	}
 }
-
