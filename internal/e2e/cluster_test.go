@@ -31,7 +31,8 @@ import (
 // a PostgreSQL primary and a streaming replica on loopback, two gongjiang
 // nodes on them behind a round-robin proxy, the demo loaded, and mixed
 // traffic — registrations, status changes, certificate verifications,
-// the public portal — with the replica stopped half-way. It checks that no
+// the public portal, a city's plan dashboard — with the replica stopped
+// half-way. It checks that no
 // request failed, that verifications were served by the replica while it
 // ran and by the primary after, that a registration is at once visible
 // to its school on the other node, that one browser session works on both
@@ -259,6 +260,9 @@ func TestReplicaCluster(t *testing.T) {
 				case w == 3 && i%20 == 3:
 					call("GET", proxy.URL+"/public/qualifications", "", nil, 200)
 					count("portal")
+				case w == 3 && i%20 == 7:
+					call("GET", proxy.URL+"/api/v1/plans/sd-jg-14-5/dashboard?year=2025", cityToken, nil, 200)
+					count("dashboard")
 				default:
 					verify(i)
 				}

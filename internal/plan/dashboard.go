@@ -657,10 +657,14 @@ const factsCacheScopes = 64
 // scopeFacts returns the facts of the scope, as of the last rebuild. They
 // are read through the caller's own scope (the store applies it in SQL)
 // and narrowed to the asked scope in memory; both sets are kept, keyed by
-// when the facts were rebuilt, so that a dashboard is computed from memory
-// until the facts change.
+// when the facts last changed, so that a dashboard is computed from
+// memory until they change again.
 func (s *Service) scopeFacts(ctx context.Context, pr auth.Principal, sc Scope) (*factSet, time.Time, error) {
 	asOf, err := s.Store.FactsAsOf(ctx)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	changed, err := s.Store.FactsChanged(ctx)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -673,7 +677,7 @@ func (s *Service) scopeFacts(ctx context.Context, pr auth.Principal, sc Scope) (
 		base = "school:" + own.Code
 	}
 	key := base + "|" + sc.Code
-	if set, ok := s.facts.get(key, asOf); ok {
+	if set, ok := s.facts.get(key, changed); ok {
 		return set, asOf, nil
 	}
 	whole, ok := s.facts.get(base, asOf)

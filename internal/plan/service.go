@@ -125,6 +125,9 @@ type Store interface {
 	SchoolYears(ctx context.Context, scope auth.Scope, from, to int) ([]SchoolYear, error)
 	// FactsAsOf says when the facts were last brought up to date.
 	FactsAsOf(ctx context.Context) (time.Time, error)
+	// FactsChanged says when the facts last changed: caches are kept
+	// until then.
+	FactsChanged(ctx context.Context) (time.Time, error)
 }
 
 // Service runs plans, reports, school groups and dashboards with the

@@ -238,6 +238,16 @@ func (db *DB) FactYears(ctx context.Context) (first, last int, err error) {
 	return first, last, nil
 }
 
+// FactsChanged returns when a rebuild last changed any facts (zero:
+// never built): what a cache of them is keyed by.
+func (db *DB) FactsChanged(ctx context.Context) (time.Time, error) {
+	var at int64
+	if err := db.read.QueryRowContext(ctx, `SELECT changed_at FROM fact_state WHERE id = 1`).Scan(&at); err != nil {
+		return time.Time{}, apperr.Internalf("store: facts changed: %w", err)
+	}
+	return fromMicros(at), nil
+}
+
 // FactsAsOf returns when the last rebuild started: the facts reflect every
 // change committed before then (zero: never built).
 func (db *DB) FactsAsOf(ctx context.Context) (time.Time, error) {
@@ -251,6 +261,7 @@ func (db *DB) FactsAsOf(ctx context.Context) (time.Time, error) {
 // factState is fact_state's row.
 type factState struct {
 	rebuiltAt, fullAt, maxStudentID int64
+	changedAt                       int64 // when a rebuild last replaced any rows
 	horizon                         int
 }
 
@@ -282,8 +293,8 @@ func (db *DB) RebuildFacts(ctx context.Context, full bool) (schools int, err err
 	start := db.now()
 	horizon := start.In(factsZone).Year()
 	var st factState
-	if err := db.write.QueryRowContext(ctx, `SELECT rebuilt_at, full_at, max_student_id, horizon FROM fact_state WHERE id = 1`).
-		Scan(&st.rebuiltAt, &st.fullAt, &st.maxStudentID, &st.horizon); err != nil {
+	if err := db.write.QueryRowContext(ctx, `SELECT rebuilt_at, full_at, max_student_id, horizon, changed_at FROM fact_state WHERE id = 1`).
+		Scan(&st.rebuiltAt, &st.fullAt, &st.maxStudentID, &st.horizon, &st.changedAt); err != nil {
 		return 0, apperr.Internalf("store: facts state: %w", err)
 	}
 	full = full || st.rebuiltAt == 0 || st.horizon != horizon
@@ -338,6 +349,9 @@ func (db *DB) RebuildFacts(ctx context.Context, full bool) (schools int, err err
 			return err
 		}
 		st.rebuiltAt, st.maxStudentID = micros(start), max(st.maxStudentID, ch.maxStudentID)
+		if len(codes) > 0 {
+			st.changedAt = st.rebuiltAt
+		}
 		return db.releaseFacts(ctx, tx, owner, st)
 	})
 	if err != nil {
@@ -611,6 +625,7 @@ func (db *DB) rebuildAllFacts(ctx context.Context, owner string, start time.Time
 			return err
 		}
 		st.rebuiltAt, st.fullAt, st.maxStudentID, st.horizon = micros(start), micros(start), maxID, horizon
+		st.changedAt = st.rebuiltAt
 		return db.releaseFacts(ctx, tx, owner, st)
 	})
 	if err != nil {
@@ -662,7 +677,8 @@ func (db *DB) renewFactsLease(ctx context.Context, tx *sql.Tx, owner string) err
 // releaseFacts records a finished rebuild and gives the lease back.
 func (db *DB) releaseFacts(ctx context.Context, tx *sql.Tx, owner string, st factState) error {
 	res, err := tx.ExecContext(ctx, `UPDATE fact_state SET rebuilt_at = $1, full_at = $2, max_student_id = $3, horizon = $4,
-		lease_owner = '', lease_until = 0 WHERE id = 1 AND lease_owner = $5`, st.rebuiltAt, st.fullAt, st.maxStudentID, st.horizon, owner)
+		changed_at = $5, lease_owner = '', lease_until = 0 WHERE id = 1 AND lease_owner = $6`,
+		st.rebuiltAt, st.fullAt, st.maxStudentID, st.horizon, st.changedAt, owner)
 	if err != nil {
 		return apperr.Internalf("store: facts state: %w", err)
 	}

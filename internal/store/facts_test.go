@@ -279,7 +279,16 @@ func TestFactsIncrementalRebuild(t *testing.T) {
 		// A full rebuild recomputes every school and agrees.
 		rebuild(t, db, true, len(codes))
 		checkFacts(t, "after a full rebuild", db, raw)
+		// A rebuild that changes nothing leaves the facts' version alone,
+		// so the dashboards' caches stay warm.
+		changed, err := db.FactsChanged(ctx)
+		if err != nil || changed.IsZero() {
+			t.Fatalf("FactsChanged after a full rebuild: %v, %v", changed, err)
+		}
 		rebuild(t, db, false, 0)
+		if again, _ := db.FactsChanged(ctx); !again.Equal(changed) {
+			t.Errorf("a rebuild that found nothing moved FactsChanged from %v to %v", changed, again)
+		}
 
 		first, last, err := db.FactYears(ctx)
 		if err != nil || first != 2018 || last != factsYear() {
