@@ -31,7 +31,9 @@ func (tb *tab) statuses() map[string]string {
 // The province opens the Shandong plan's dashboard for 2020 and 2025,
 // sees statuses and trend charts with ink on them, changes the year with
 // htmx, drills into an indicator, reports a value for a reported
-// indicator and sees it on the dashboard; Jinan's bureau sees only Jinan.
+// indicator and sees it on the dashboard; Jinan's bureau sees only Jinan;
+// a school sees its own figures and the auditor the province's, neither
+// able to report.
 func TestPlanDashboard(t *testing.T) {
 	browser := newBrowser(t)
 	base := startApp(t)
@@ -152,5 +154,33 @@ func TestPlanDashboard(t *testing.T) {
 	resp := run(city, chromedp.NavigateResponse(base+"/plans/sd-jg-14-5/indicators/senior_share?scope=370200"))
 	if resp.Status != 403 || !strings.Contains(city.text(`main`), "无权") {
 		t.Errorf("the city asked for Qingdao's figures: status %d, %q", resp.Status, city.text(`main`))
+	}
+
+	// A school sees its own figures, charted, and cannot report; the
+	// auditor reads the province's dashboard and cannot report either.
+	school := newTab(t, browser, base)
+	school.loginAs(demo.SchoolUser("3701001"))
+	school.navigate("/plans/sd-jg-14-5?year=2024")
+	school.waitHtmxIdle()
+	if s := school.text(`[data-testid=plan-scope]`); !strings.Contains(s, "3701001") && !strings.Contains(s, "济南") {
+		t.Errorf("the school sees scope %q", s)
+	}
+	if st := school.statuses(); st["senior_share"] == "" {
+		t.Errorf("the school's dashboard has no senior share: %v", st)
+	}
+	school.poll(canvasInked + ` >= 1`)
+	if resp := run(school, chromedp.NavigateResponse(base+"/plans/sd-jg-14-5/report")); resp.Status != 403 {
+		t.Errorf("a school opened the report form: %d", resp.Status)
+	}
+	auditor := newTab(t, browser, base)
+	auditor.loginAs(demo.AuditorUser)
+	auditor.navigate("/plans/sd-jg-14-5?year=2020")
+	auditor.waitHtmxIdle()
+	if st := auditor.statuses(); st["technician_colleges"] == "" {
+		t.Errorf("the auditor's dashboard: %v", st)
+	}
+	auditor.poll(canvasInked + ` >= 5`)
+	for _, tb := range []*tab{prov, city, school, auditor} {
+		tb.checkConsole()
 	}
 }
