@@ -78,7 +78,9 @@ func BenchmarkPortalListing(b *testing.B) {
 		start := time.Now()
 		rec := benchGet(b, srv, u)
 		cold = append(cold, float64(time.Since(start).Microseconds())/1000)
-		if n := strings.Count(rec.Body.String(), `<tr data-school=`); n < published {
+		// A province fits on the page; the nation's first page holds 200
+		// schools.
+		if n := strings.Count(rec.Body.String(), `<tr data-school=`); n < min(published, 200) {
 			b.Fatalf("the listing shows %d rows, %d plans are published", n, published)
 		}
 		start = time.Now()
