@@ -271,6 +271,10 @@ func studentWhere(f student.Filter) *where {
 		w.add("s.enrollment_date >= " + w.arg(fmt.Sprintf("%04d-01-01", f.Year)))
 		w.add("s.enrollment_date <= " + w.arg(fmt.Sprintf("%04d-12-31", f.Year)))
 	}
+	if f.InSchool > 0 {
+		end := w.arg(fmt.Sprintf("%04d-12-31", f.InSchool))
+		w.add("s.enrollment_date <= " + end + " AND (s.left_date IS NULL OR s.left_date > " + end + ")")
+	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		if q[0] == 'Q' || q[0] == 'F' {
 			w.add("(s.student_no = " + w.arg(strings.ToUpper(q)) + " OR s.name = " + w.arg(q) + ")")

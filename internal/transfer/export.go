@@ -355,6 +355,9 @@ func StudentFilterFields(f student.Filter) map[string]string {
 	set("class_level", f.ClassLevel)
 	set("study_mode", f.StudyMode)
 	set("status", f.Status)
+	if f.InSchool > 0 {
+		set("in_school", strconv.Itoa(f.InSchool))
+	}
 	if f.Year > 0 {
 		set("year", strconv.Itoa(f.Year))
 	}

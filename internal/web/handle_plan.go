@@ -487,7 +487,7 @@ func (s *Server) handlePlanIndicator(w http.ResponseWriter, r *http.Request, c *
 	for _, b := range x.Groups {
 		d.Groups = append(d.Groups, breakdownRow{Breakdown: b, ValueText: withUnit(b.Value, unit), ShareText: share(b), Figures: figures(b)})
 	}
-	recordsURL, label := recordLinks(x.Indicator.Source.Rule, x.Year, s.Now().In(shanghai).Year())
+	recordsURL, label := recordLinks(x.Indicator.Source.Rule, x.Year)
 	d.Records = label
 	for i, b := range x.Schools {
 		if i == maxSchoolRows {
@@ -507,22 +507,18 @@ func (s *Server) handlePlanIndicator(w http.ResponseWriter, r *http.Request, c *
 
 // recordLinks says where the records behind a school's figure are listed:
 // a year's intake among the students enrolled that year; students in
-// school among today's active students (the list cannot show another
-// year's end); a count of schools at the school itself.
-func recordLinks(rule string, year, thisYear int) (func(code string) string, string) {
+// school among those in school at the end of that year; a count of
+// schools at the school itself.
+func recordLinks(rule string, year int) (func(code string) string, string) {
 	switch rule {
 	case "intake", "avg_intake":
 		return func(code string) string {
 			return "/students?" + url.Values{"school_code": {code}, "year": {strconv.Itoa(year)}}.Encode()
 		}, strconv.Itoa(year) + " 年入学的学籍"
 	case "enrolled", "avg_enrolled", "senior_share", "schools_over_10000":
-		label := "当前在籍学生"
-		if year != thisYear {
-			label += "（名单只能列出现在在籍的学生）"
-		}
 		return func(code string) string {
-			return "/students?" + url.Values{"school_code": {code}, "status": {"active"}}.Encode()
-		}, label
+			return "/students?" + url.Values{"school_code": {code}, "in_school": {strconv.Itoa(year)}}.Encode()
+		}, strconv.Itoa(year) + " 年末在校的学籍"
 	case "schools", "technician_colleges", "quality_schools":
 		return func(code string) string { return "/schools/" + url.PathEscape(code) }, "学校登记信息"
 	}

@@ -35,6 +35,13 @@ func studentFilter(q url.Values) (student.Filter, error) {
 		}
 		f.Year = y
 	}
+	if v := q.Get("in_school"); v != "" {
+		y, err := strconv.Atoi(v)
+		if err != nil || y < 1980 || y > 2100 {
+			return f, apperr.E(apperr.Invalid, "in_school", "list.in_school.invalid")
+		}
+		f.InSchool = y
+	}
 	limit, after, err := pageParams(q)
 	f.Limit, f.After = limit, after
 	return f, err

@@ -618,6 +618,7 @@ func TestWeb(t *testing.T) {
 			{"imports", testImports},
 			{"plans", testPlans},
 			{"proxies", testTrustedProxies},
+			{"in school", testInSchoolFilter},
 		} {
 			t.Run(g.name, func(t *testing.T) { g.fn(t, e) })
 		}
