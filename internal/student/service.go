@@ -27,9 +27,9 @@ type Filter struct {
 	// InSchool is a year: the students in school on its 31 December
 	// (enrolled by then and not left by then), as the plans count them.
 	InSchool int
-	Query      string // name prefix or student number
-	After      int64  // keyset cursor: ids below this (lists run newest first)
-	Limit      int
+	Query    string // name prefix or student number
+	After    int64  // keyset cursor: ids below this (lists run newest first)
+	Limit    int
 }
 
 // ChangeFilter selects change requests.
