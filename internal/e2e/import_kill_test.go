@@ -283,23 +283,19 @@ func postImport(t *testing.T, base, token, path, mode string) int64 {
 	}()
 	req, _ := http.NewRequestWithContext(context.Background(), "POST", base+"/api/v1/imports", pr)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var j jobBody
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusAccepted || json.Unmarshal(b, &j) != nil {
-		t.Fatalf("upload: %d %s", res.StatusCode, b)
-	}
-	return j.ID
+	return jobReply(t, req, token, http.StatusAccepted).ID
 }
 
 func getJob(t *testing.T, base, token string, id int64) jobBody {
 	t.Helper()
 	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/imports/%d", base, id), nil)
+	return jobReply(t, req, token, http.StatusOK)
+}
+
+// jobReply sends req with the bearer token and reads the job it answers
+// with the status wanted.
+func jobReply(t *testing.T, req *http.Request, token string, want int) jobBody {
+	t.Helper()
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -308,8 +304,8 @@ func getJob(t *testing.T, base, token string, id int64) jobBody {
 	defer res.Body.Close()
 	var j jobBody
 	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || json.Unmarshal(b, &j) != nil {
-		t.Fatalf("job %d: %d %s", id, res.StatusCode, b)
+	if res.StatusCode != want || json.Unmarshal(b, &j) != nil {
+		t.Fatalf("%s %s: %d %s", req.Method, req.URL.Path, res.StatusCode, b)
 	}
 	return j
 }
