@@ -9,7 +9,6 @@ import (
 
 	"github.com/gongjiang/gongjiang/internal/audit"
 	"github.com/gongjiang/gongjiang/internal/cert"
-	"github.com/gongjiang/gongjiang/internal/pii"
 	"github.com/gongjiang/gongjiang/internal/store"
 	"github.com/gongjiang/gongjiang/internal/student"
 )
@@ -23,63 +22,59 @@ const CertificatesSince = "2025-07-01"
 // verify page has revoked answers to show.
 const revokedEvery = 400
 
-const certBatch = 5000
-
-// issueCertificates signs and stores the certificates of the demo's
-// latest graduates with the instance's active key, as the platform would
-// have issued them on graduation day. Signing runs on every core.
-func issueCertificates(ctx context.Context, db *store.DB, protect pii.Protector, rng *rand.Rand) (issued, revoked int, err error) {
-	key, err := cert.NewService(db, protect).ActiveKey(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	seen := map[string]bool{}
-	var batch []*cert.Certificate
-	flush := func() error {
-		if err := signAll(key, batch); err != nil {
-			return err
-		}
-		if err := db.LoadCertificates(ctx, batch); err != nil {
-			return err
-		}
-		issued += len(batch)
-		batch = batch[:0]
-		return nil
-	}
-	err = db.EachGraduate(ctx, CertificatesSince, func(st *student.Student) error {
-		grad, _ := time.Parse(time.DateOnly, st.LeftDate)
-		c, err := cert.Build(st, st.LeftDate, SchoolUser(st.SchoolCode), grad.Add(10*time.Hour))
-		if err != nil {
-			return err
-		}
-		for c.No == "" || seen[c.No] {
-			c.No = cert.FormatNumber(grad.Year(), c.ProvinceCode, rng.Uint64())
-		}
-		seen[c.No] = true
-		if rng.IntN(revokedEvery) == 0 {
-			c.Status, c.Reason, c.RevokedBy = cert.StatusRevoked, "学籍被撤销：核查发现入学资格材料不实", "province"
-			c.RevokedAt, c.Version = grad.AddDate(0, 3, 0), 2
-			revoked++
-		}
-		batch = append(batch, c)
-		if len(batch) == certBatch {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil && len(batch) > 0 {
-		err = flush()
-	}
-	if err != nil {
-		return issued, revoked, err
-	}
-	return issued, revoked, db.RecordAudit(ctx, audit.Entry{Actor: "system", Action: "demo.certificates", Entity: "demo", EntityID: CertificatesSince,
-		Data: map[string]any{"issued": issued, "revoked": revoked, "key": key.ID}})
+// certificates are the demo's graduation certificates: those of the
+// latest graduates, as the platform would have issued them on graduation
+// day with the instance's active key.
+type certificates struct {
+	key     *cert.SigningKey
+	list    []*cert.Certificate
+	revoked int
+	signed  chan error
 }
 
-// signAll signs certs in parallel.
+// signCertificates builds the certificates of graduates (in registration
+// order, numbers drawn from rng) and signs them on every core in the
+// background, while the store rebuilds the registry's indexes.
+func signCertificates(key *cert.SigningKey, graduates []*student.Student, rng *rand.Rand) (*certificates, error) {
+	c := &certificates{key: key, list: make([]*cert.Certificate, 0, len(graduates)), signed: make(chan error, 1)}
+	seen := map[string]bool{}
+	for _, st := range graduates {
+		grad, _ := time.Parse(time.DateOnly, st.LeftDate)
+		crt, err := cert.Build(st, st.LeftDate, SchoolUser(st.SchoolCode), grad.Add(10*time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		for crt.No == "" || seen[crt.No] {
+			crt.No = cert.FormatNumber(grad.Year(), crt.ProvinceCode, rng.Uint64())
+		}
+		seen[crt.No] = true
+		if rng.IntN(revokedEvery) == 0 {
+			crt.Status, crt.Reason, crt.RevokedBy = cert.StatusRevoked, "学籍被撤销：核查发现入学资格材料不实", "province"
+			crt.RevokedAt, crt.Version = grad.AddDate(0, 3, 0), 2
+			c.revoked++
+		}
+		c.list = append(c.list, crt)
+	}
+	go func() { c.signed <- signAll(key, c.list) }()
+	return c, nil
+}
+
+// store waits for the signatures and writes the certificates.
+func (c *certificates) store(ctx context.Context, db *store.DB) error {
+	if err := <-c.signed; err != nil {
+		return err
+	}
+	if err := db.LoadCertificates(ctx, c.list); err != nil {
+		return err
+	}
+	return db.RecordAudit(ctx, audit.Entry{Actor: "system", Action: "demo.certificates", Entity: "demo", EntityID: CertificatesSince,
+		Data: map[string]any{"issued": len(c.list), "revoked": c.revoked, "key": c.key.ID}})
+}
+
+// signAll signs certs in parallel, leaving one core to the database's
+// index builds that run meanwhile.
 func signAll(key *cert.SigningKey, certs []*cert.Certificate) error {
-	workers := runtime.GOMAXPROCS(0)
+	workers := max(1, runtime.GOMAXPROCS(0)-1)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {

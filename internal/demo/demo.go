@@ -132,9 +132,6 @@ func generate(ctx context.Context, db *store.DB, protect pii.Protector, scale Sc
 	if err != nil {
 		return sum, err
 	}
-	if sum.Students.Certificates, sum.Students.Revoked, err = issueCertificates(ctx, db, protect, g.rng); err != nil {
-		return sum, err
-	}
 	if sum.Students.Changes, err = seedChanges(ctx, db, protect, g.schools); err != nil {
 		return sum, err
 	}

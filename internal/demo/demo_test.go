@@ -54,6 +54,26 @@ func TestSmallDemo(t *testing.T) {
 		if p, _, err := db.VerifyAudit(ctx); err != nil || p != nil {
 			t.Errorf("audit after demo: %v %v", p, err)
 		}
+		// The generator numbers the records itself: every certificate
+		// names its own graduate, and the database's numbering continues
+		// after the load.
+		raw := storetest.Raw(t, dsn)
+		var certs, matched int
+		raw.QueryRow(`SELECT COUNT(*) FROM certificates`).Scan(&certs)
+		raw.QueryRow(`SELECT COUNT(*) FROM certificates c JOIN students s ON s.id = c.student_id
+			WHERE s.name = c.holder_name AND s.school_code = c.school_code AND s.status = '毕业' AND s.left_date = c.graduation_date`).Scan(&matched)
+		if certs == 0 || matched != certs || certs != sum.Students.Certificates {
+			t.Errorf("%d certificates, %d of them match their student, summary says %d", certs, matched, sum.Students.Certificates)
+		}
+		page, _, err := db.FindStudents(ctx, student.Filter{Scope: auth.Scope{Kind: auth.ScopeAll}, Limit: 1})
+		if err != nil || len(page) != 1 {
+			t.Fatalf("first student: %v %v", page, err)
+		}
+		next := *page[0]
+		next.ID, next.StudentNo, next.IDBlind, next.Status, next.LeftDate = 0, next.StudentNo+"9", "after-load", student.StatusWithdrawn, next.EnrollmentDate
+		if err := db.LoadStudents(ctx, []*student.Student{&next}); err != nil {
+			t.Fatalf("a record added after the load: %v", err)
+		}
 	})
 }
 

@@ -6,8 +6,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"time"
 
+	"github.com/gongjiang/gongjiang/internal/cert"
 	"github.com/gongjiang/gongjiang/internal/idcard"
 	"github.com/gongjiang/gongjiang/internal/pii"
 	"github.com/gongjiang/gongjiang/internal/refdata"
@@ -120,11 +122,13 @@ type sink struct {
 	active   int
 	bySchool map[string]int // active students per school
 	counter  map[[3]string]int
-	batches  chan []*student.Student
-	done     chan error
+	// graduates who get an electronic certificate (CertificatesSince on)
+	graduates []*student.Student
+	batches   chan []*student.Student
+	done      chan error
 }
 
-const sinkBatch = 20000
+const sinkBatch = 50000
 
 func newSink(ctx context.Context, db *store.DB) *sink {
 	k := &sink{ctx: ctx, db: db, counter: map[[3]string]int{}, bySchool: map[string]int{},
@@ -141,9 +145,17 @@ func newSink(ctx context.Context, db *store.DB) *sink {
 	return k
 }
 
+// add queues s for the store. The registry is empty when a bulk load
+// begins (BulkLoadStudents refuses it otherwise), so the records are
+// numbered here in order, and the certificates can name their students
+// before the indexes that would find them again are built.
 func (k *sink) add(s *student.Student) error {
 	k.buf = append(k.buf, s)
 	k.total++
+	s.ID = int64(k.total)
+	if s.Status == student.StatusGraduated && s.LeftDate >= CertificatesSince {
+		k.graduates = append(k.graduates, s)
+	}
 	if s.Active() {
 		k.active++
 		k.bySchool[s.SchoolCode]++
@@ -165,17 +177,18 @@ func (k *sink) close() error {
 }
 
 type studentGen struct {
-	rng     *rand.Rand
-	protect pii.Protector
-	sink    *sink
-	majors  []string
-	seq     map[string]int    // ID sequence per area+birth date
-	areas   map[string]string // a county code per prefecture
+	rng      *rand.Rand
+	protect  pii.Protector
+	sink     *sink
+	majors   []string
+	seq      map[string]int                // ID sequence per area+birth date
+	areas    map[string]string             // a county code per prefecture
+	counties map[string][]refdata.Division // the counties of each city
 }
 
 // number takes the next 学籍号 of a school's registry.
 func (g *studentGen) number(schoolCode, mode string, year int) string {
-	k := [3]string{schoolCode, mode, fmt.Sprint(year)}
+	k := [3]string{schoolCode, mode, strconv.Itoa(year)}
 	g.sink.counter[k]++
 	return store.StudentNo(schoolCode, mode, year, g.sink.counter[k])
 }
@@ -201,7 +214,12 @@ func (g *studentGen) countyOf(city string) string {
 // identity makes a valid resident ID near the school.
 func (g *studentGen) identity(s *school.School, birth time.Time, sex string) string {
 	area := s.DivisionCode
-	if counties := refdata.Counties(s.CityCode); len(counties) > 0 && g.rng.Float64() < 0.6 {
+	counties, ok := g.counties[s.CityCode]
+	if !ok {
+		counties = refdata.Counties(s.CityCode)
+		g.counties[s.CityCode] = counties
+	}
+	if len(counties) > 0 && g.rng.Float64() < 0.6 {
 		area = counties[g.rng.IntN(len(counties))].Code
 	}
 	if area[4:] == "00" {
@@ -232,7 +250,7 @@ func (g *studentGen) person(s *school.School, tr track, mode string, enrolled ti
 		eth = groups[1+g.rng.IntN(len(groups)-1)].Name
 	}
 	st := &student.Student{
-		SchoolCode: s.Code, CityCode: s.CityCode, Name: personName(g.rng, sex), IDType: student.ResidentID,
+		SchoolCode: s.Code, SchoolName: s.Name, CityCode: s.CityCode, Name: personName(g.rng, sex), IDType: student.ResidentID,
 		IDSealed: g.protect.Seal([]byte(number), []byte(student.ResidentID)), IDBlind: g.protect.BlindIndex(student.ResidentID + ":" + number),
 		IDMasked: pii.MaskNumber(number), Sex: sex, BirthDate: birth.Format("2006-01-02"), Ethnicity: eth,
 		Major: g.majors[g.rng.IntN(len(g.majors))], ClassLevel: tr.level, StudyMode: mode, EntryPoint: tr.entry,
@@ -283,21 +301,37 @@ func (g *studentGen) outcome(st *student.Student, enrolled time.Time, years int)
 }
 
 // generateStudents fills the registry for the schools with intake scaled by
-// factor (1 for Shandong), then plants known anomalies.
+// factor (1 for Shandong), plants known anomalies and issues the latest
+// graduates' certificates.
 func generateStudents(ctx context.Context, db *store.DB, protect pii.Protector, rng *rand.Rand, schools []*school.School, factor float64) (StudentSummary, error) {
 	majors, err := db.Majors(ctx)
 	if err != nil {
 		return StudentSummary{}, err
 	}
+	key, err := cert.NewService(db, protect).ActiveKey(ctx)
+	if err != nil {
+		return StudentSummary{}, err
+	}
 	g := &studentGen{rng: rng, protect: protect, majors: majors, seq: map[string]int{}, areas: map[string]string{},
-		sink: newSink(ctx, db)}
+		counties: map[string][]refdata.Division{}, sink: newSink(ctx, db)}
 	var sum StudentSummary
+	var certs *certificates
 	err = db.BulkLoadStudents(ctx, func() error {
 		var err error
-		sum, err = g.generate(ctx, db, rng, schools, factor)
+		if sum, err = g.generate(ctx, db, rng, schools, factor); err != nil {
+			return err
+		}
+		certs, err = signCertificates(key, g.sink.graduates, rng)
 		return err
 	})
-	return sum, err
+	if err == nil {
+		err = certs.store(ctx, db)
+	}
+	if err != nil {
+		return StudentSummary{}, err
+	}
+	sum.Certificates, sum.Revoked = len(certs.list), certs.revoked
+	return sum, nil
 }
 
 func (g *studentGen) generate(ctx context.Context, db *store.DB, rng *rand.Rand, schools []*school.School, factor float64) (StudentSummary, error) {

@@ -221,6 +221,17 @@ type classTables struct {
 // first).
 func ClassLevels() []ClassLevel { return slices.Clone(loaded().classes.levels) }
 
+// ClassLevelOf finds a class level by its canonical name and entry point.
+// Registration asks for every student, so it does not copy the table.
+func ClassLevelOf(level, entry string) (ClassLevel, bool) {
+	for _, c := range loaded().classes.levels {
+		if c.Name == level && c.EntryPoint == entry {
+			return c, true
+		}
+	}
+	return ClassLevel{}, false
+}
+
 // ClassLevelNames returns the canonical class-level names from the lowest to
 // the highest: 中级工班, 高级工班, 预备技师班.
 func ClassLevelNames() []string { return slices.Clone(loaded().classes.names) }

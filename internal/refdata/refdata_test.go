@@ -356,6 +356,12 @@ func TestClassLevels(t *testing.T) {
 	if want := map[string]int{"中级工班": 3, "高级工班": 5, "预备技师班": 6}; !equalMaps(years, want) {
 		t.Errorf("初中起点 durations = %v, want %v", years, want)
 	}
+	if c, ok := ClassLevelOf("高级工班", "初中毕业生"); !ok || c.NormalYears != 5 {
+		t.Errorf("ClassLevelOf(高级工班, 初中毕业生) = %+v, %v; want 5 years", c, ok)
+	}
+	if _, ok := ClassLevelOf("高级工班", "小学毕业生"); ok {
+		t.Error("ClassLevelOf found an entry point the table does not have")
+	}
 
 	tests := []struct{ in, want string }{
 		{"中级工班", "中级工班"},

@@ -288,24 +288,3 @@ func (db *DB) LoadCertificates(ctx context.Context, certs []*cert.Certificate) e
 		return nil
 	})
 }
-
-// EachGraduate calls fn for every graduate who left on or after since
-// (YYYY-MM-DD), in id order.
-func (db *DB) EachGraduate(ctx context.Context, since string, fn func(*student.Student) error) error {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+studentColumns+studentFrom+` WHERE s.status = $1 AND s.left_date >= $2 ORDER BY s.id`,
-		student.StatusGraduated, since)
-	if err != nil {
-		return apperr.Internalf("store: graduates: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		st, err := scanStudent(rows)
-		if err != nil {
-			return apperr.Internalf("store: scan graduate: %w", err)
-		}
-		if err := fn(st); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}

@@ -115,6 +115,10 @@ const (
 	sqliteBackup
 )
 
+// sqliteWriterCache is the writer's page cache in SQLite's units (negative:
+// KiB), 64 MiB.
+const sqliteWriterCache = -65536
+
 // sqliteDSN sets the pragmas on every connection: busy timeout first (so the
 // others wait instead of failing), WAL, synchronous NORMAL, foreign keys;
 // a larger page cache for the writer.
@@ -133,7 +137,7 @@ func sqliteDSN(path string, role sqliteRole) string {
 		// 2 MiB): a batch of registrations touches ten indexes, and
 		// re-reading their pages from the OS for every batch costs more
 		// than the writing.
-		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", sqliteWriterCache))
 	case sqliteReader:
 		q.Add("_pragma", "query_only(1)")
 	}
@@ -179,7 +183,7 @@ func (db *DB) goose() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(dialect, db.write, sub)
+	return goose.NewProvider(dialect, db.write, sub, goose.WithGoMigrations(db.goMigrations()...))
 }
 
 // Migrate applies pending migrations and returns how many it applied.

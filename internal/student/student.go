@@ -135,12 +135,8 @@ func EntryPoints(level string) []string {
 
 // NormalYears is the normal duration of a class level from an entry point.
 func NormalYears(level, entry string) int {
-	for _, c := range refdata.ClassLevels() {
-		if c.Name == level && c.EntryPoint == entry {
-			return c.NormalYears
-		}
-	}
-	return 0
+	c, _ := refdata.ClassLevelOf(level, entry)
+	return c.NormalYears
 }
 
 // parseDate reads a YYYY-MM-DD date for field.
