@@ -17,10 +17,16 @@ import (
 const bulkRows = 1000
 
 // insertRows inserts rows (each len(cols) values) into table in batches.
-// SQLite gets anonymous ? placeholders: it treats $N as a named parameter
-// and resolves names by a linear search, quadratic in a statement of
-// thousands of values.
 func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	return db.insertEach(ctx, tx, table, cols, len(rows), func(args []any, i int) []any { return append(args, rows[i]...) })
+}
+
+// insertEach inserts n rows into table in batches, appending row i's
+// values (len(cols) of them) to the statement's arguments with row: the
+// bulk paths build no slice per row. SQLite gets anonymous ? placeholders:
+// it treats $N as a named parameter and resolves names by a linear
+// search, quadratic in a statement of thousands of values.
+func (db *DB) insertEach(ctx context.Context, tx *sql.Tx, table string, cols []string, n int, row func(args []any, i int) []any) error {
 	var full *sql.Stmt // full batches share one prepared statement
 	defer func() {
 		if full != nil {
@@ -28,14 +34,14 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []s
 		}
 	}()
 	args := make([]any, 0, bulkRows*len(cols))
-	for start := 0; start < len(rows); start += bulkRows {
-		batch := rows[start:min(start+bulkRows, len(rows))]
+	for start := 0; start < n; start += bulkRows {
+		end := min(start+bulkRows, n)
 		args = args[:0]
-		for _, row := range batch {
-			args = append(args, row...)
+		for i := start; i < end; i++ {
+			args = row(args, i)
 		}
 		var err error
-		if len(batch) == bulkRows {
+		if end-start == bulkRows {
 			if full == nil {
 				q := db.insertSQL(table, cols, bulkRows)
 				if cached := db.writeStmts.lookup(q); cached != nil { // see warmBulk
@@ -46,7 +52,7 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []s
 			}
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, db.insertSQL(table, cols, len(batch)), args...)
+			_, err = tx.ExecContext(ctx, db.insertSQL(table, cols, end-start), args...)
 		}
 		if isUniqueViolation(err) {
 			return apperr.E(apperr.Duplicate, "", "bulk.duplicate", table)

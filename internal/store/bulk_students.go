@@ -18,14 +18,15 @@ var studentBulkColumns = []string{"student_no", "school_code", "city_code", "nam
 	"sex", "birth_date", "ethnicity", "major", "class_level", "study_mode", "entry_point", "enrollment_date", "expected_graduation",
 	"status", "active", "left_date", "last_activity_at", "created_at", "updated_at", "version"}
 
-func studentRow(s *student.Student) []any {
+// appendStudentRow appends the values of studentBulkColumns for s.
+func appendStudentRow(args []any, s *student.Student) []any {
 	var left any
 	if s.LeftDate != "" {
 		left = s.LeftDate
 	}
-	return []any{s.StudentNo, s.SchoolCode, s.CityCode, s.Name, s.IDType, s.IDSealed, s.IDBlind, s.IDMasked, s.Sex, s.BirthDate,
+	return append(args, s.StudentNo, s.SchoolCode, s.CityCode, s.Name, s.IDType, s.IDSealed, s.IDBlind, s.IDMasked, s.Sex, s.BirthDate,
 		s.Ethnicity, s.Major, s.ClassLevel, s.StudyMode, s.EntryPoint, s.EnrollmentDate, s.ExpectedGraduation, s.Status, s.Active(),
-		left, micros(s.LastActivity), micros(s.CreatedAt), micros(s.UpdatedAt), s.Version}
+		left, micros(s.LastActivity), micros(s.CreatedAt), micros(s.UpdatedAt), s.Version)
 }
 
 // LoadStudents bulk-inserts already numbered students in one transaction:
@@ -38,26 +39,22 @@ func (db *DB) LoadStudents(ctx context.Context, students []*student.Student) err
 	if len(students) == 0 {
 		return nil
 	}
-	cols, row := studentBulkColumns, studentRow
+	cols, row := studentBulkColumns, appendStudentRow
 	if students[0].ID != 0 {
 		cols = append([]string{"id"}, studentBulkColumns...)
-		row = func(s *student.Student) []any { return append([]any{s.ID}, studentRow(s)...) }
+		row = func(args []any, s *student.Student) []any { return appendStudentRow(append(args, s.ID), s) }
 	}
 	if db.Engine == Postgres {
 		return db.copyStudents(ctx, cols, students, row)
 	}
-	rows := make([][]any, len(students))
-	for i, s := range students {
-		rows[i] = row(s)
-	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		return db.insertRows(ctx, tx, "students", cols, rows)
+		return db.insertEach(ctx, tx, "students", cols, len(students), func(args []any, i int) []any { return row(args, students[i]) })
 	})
 }
 
 // copyStudents writes students with COPY, which also writes the values
 // given for the identity column; the sequence is moved past them.
-func (db *DB) copyStudents(ctx context.Context, cols []string, students []*student.Student, row func(*student.Student) []any) error {
+func (db *DB) copyStudents(ctx context.Context, cols []string, students []*student.Student, row func([]any, *student.Student) []any) error {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return apperr.Internalf("store: copy students: %w", err)
@@ -67,7 +64,7 @@ func (db *DB) copyStudents(ctx context.Context, cols []string, students []*stude
 		pc := dc.(*stdlib.Conn).Conn()
 		err := pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"students"}, cols,
-				pgx.CopyFromSlice(len(students), func(i int) ([]any, error) { return row(students[i]), nil }))
+				pgx.CopyFromSlice(len(students), func(i int) ([]any, error) { return row(nil, students[i]), nil }))
 			if err != nil || cols[0] != "id" {
 				return err
 			}

@@ -275,14 +275,14 @@ var certBulkColumns = []string{"no", "kind", "student_id", "school_code", "city_
 // LoadCertificates inserts signed certificates in bulk, in one
 // transaction (the demo's graduates).
 func (db *DB) LoadCertificates(ctx context.Context, certs []*cert.Certificate) error {
-	rows := make([][]any, len(certs))
-	for i, c := range certs {
-		rows[i] = []any{c.No, c.Kind, c.StudentID, c.SchoolCode, c.CityCode, c.HolderName, c.IDMasked, c.SchoolName, c.Major,
+	row := func(args []any, i int) []any {
+		c := certs[i]
+		return append(args, c.No, c.Kind, c.StudentID, c.SchoolCode, c.CityCode, c.HolderName, c.IDMasked, c.SchoolName, c.Major,
 			c.ClassLevel, c.StudyMode, c.EntryDate, c.GraduationDate, c.IssueDate, c.ProvinceCode, c.Alg, c.KeyID, c.Signature,
-			c.Status, c.Reason, micros(c.RevokedAt), c.RevokedBy, c.IssuedBy, micros(c.CreatedAt), c.Version}
+			c.Status, c.Reason, micros(c.RevokedAt), c.RevokedBy, c.IssuedBy, micros(c.CreatedAt), c.Version)
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := db.insertRows(ctx, tx, "certificates", certBulkColumns, rows); err != nil {
+		if err := db.insertEach(ctx, tx, "certificates", certBulkColumns, len(certs), row); err != nil {
 			return apperr.Internalf("store: load certificates: %w", err)
 		}
 		return nil

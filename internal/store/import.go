@@ -59,12 +59,13 @@ func (db *DB) ImportStudents(ctx context.Context, batch []*student.Student, e au
 		if err := db.numberBatch(ctx, tx, batch); err != nil {
 			return err
 		}
-		rows := make([][]any, len(batch))
 		numbers := make([]string, len(batch))
 		for i, s := range batch {
-			rows[i], numbers[i] = studentRow(s), s.StudentNo
+			numbers[i] = s.StudentNo
 		}
-		if err := db.insertRows(ctx, tx, "students", studentBulkColumns, rows); err != nil {
+		if err := db.insertEach(ctx, tx, "students", studentBulkColumns, len(batch), func(args []any, i int) []any {
+			return appendStudentRow(args, batch[i])
+		}); err != nil {
 			return err
 		}
 		if m, ok := e.Data.(map[string]any); ok {
