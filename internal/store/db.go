@@ -52,9 +52,10 @@ type DB struct {
 	writeStmts, readStmts stmtCache
 	warmed                atomic.Bool
 
-	regOnce sync.Once
-	regs    chan *registration
-	regDone chan struct{}
+	regOnce    sync.Once
+	regs       chan *registration
+	regDone    chan struct{}
+	regWriting sync.Mutex // held while a group of registrations is written
 
 	majorsMu sync.Mutex
 	majors   map[string]bool
