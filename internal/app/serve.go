@@ -216,7 +216,7 @@ func loadDemoIfEmpty(ctx context.Context, db *store.DB, protect pii.Protector, s
 	if err != nil || n > 0 {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "数据库为空，正在载入演示数据（%s），全省规模约需一两分钟……\n", scale)
+	fmt.Fprintf(env.Stdout, "数据库为空，正在载入演示数据（%s），全省规模不到一分钟，全国规模约四分钟……\n", scale)
 	sum, err := demo.Generate(ctx, db, protect, scale, 1)
 	if err != nil {
 		return err
