@@ -33,8 +33,8 @@ type certificates struct {
 }
 
 // signCertificates builds the certificates of graduates (in registration
-// order, numbers drawn from rng) and signs them on every core in the
-// background, while the store rebuilds the registry's indexes.
+// order, numbers drawn from rng) and signs them in the background (see
+// signAll), while the store rebuilds the registry's indexes.
 func signCertificates(key *cert.SigningKey, graduates []*student.Student, rng *rand.Rand) (*certificates, error) {
 	c := &certificates{key: key, list: make([]*cert.Certificate, 0, len(graduates)), signed: make(chan error, 1)}
 	seen := map[string]bool{}

@@ -123,21 +123,23 @@ func (db *DB) CreateStudent(ctx context.Context, s *student.Student, e audit.Ent
 	})
 	// With nothing queued and no group being written, the registration is
 	// a group of one and its own goroutine writes it: handing it to the
-	// writer and being woken again costs a tenth of a lone registration.
+	// writer and being woken again was 7% of a lone registration's CPU.
+	written := false
 	if db.regWriting.TryLock() {
 		if len(db.regs) == 0 {
 			db.writeRegistrations([]*registration{req})
+			written = true
 		}
 		db.regWriting.Unlock()
 	}
-	if len(req.done) == 0 {
+	if !written {
 		select {
 		case db.regs <- req:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	// Once queued, the registration is written or refused; wait for which.
+	// Written here or queued, the registration is stored or refused; see which.
 	if err := <-req.done; !errors.Is(err, errDuplicate) {
 		return err
 	}
